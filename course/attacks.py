@@ -81,8 +81,9 @@ def evade(
     changeable=None,
     method: str = "pgd-ls",
     y_target=None,
-    steps: int = 50,
+    steps: int = 30,
     step_size: float | None = None,
+    init_points=None,
     return_paths: bool = False,
     progress: bool | None = None,
 ):
@@ -101,6 +102,8 @@ def evade(
     y_target : a class label to aim for (targeted attack), or None to cause any error.
     steps : iterations of the optimiser per point.
     step_size : first step length (default: a fifth of the budget).
+    init_points : points to start a second attempt from (the nearest one of another class);
+        default: the attacked points themselves. Pass an empty array to start only from x.
     return_paths : also return, for each point, the sequence of iterates (for plots).
     progress : show a progress bar (default: when attacking more than 20 points).
 
@@ -144,7 +147,7 @@ def evade(
     target = None if y_target is None else classes.index(y_target)
     attack = _secml.make_attack(
         model, d, method=method, distance=distance, dmax=dmax, lb=lb, ub=ub,
-        solver_params=solver, y_target=target,
+        solver_params=solver, y_target=target, init_points=X if init_points is None else init_points,
     )
     show = progress if progress is not None else len(X) > 20
     X_adv = np.empty_like(X)

@@ -229,10 +229,9 @@ def _task_results(root: Path, assignment: str, graded) -> list:
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(assignment, assignment, STUDENT)
         for g in sorted(nb.grades, key=lambda g: list(cells).index(g.name) if g.name in cells else 0):
-            if g.auto_score is None and g.manual_score is None and g.cell_type == "markdown":
-                continue  # manually graded answers are not part of the self-check
-            if g.auto_score is None:
-                continue
+            meta = cells.get(g.name, {}).get("metadata", {}).get("nbgrader", {}) if g.name in cells else {}
+            if meta.get("solution") or g.auto_score is None:
+                continue  # a manually graded answer: not part of the self-check
             results.append(TaskResult(g.name, float(g.auto_score), float(g.max_score), _feedback_of(cells.get(g.name, {}))))
     return results
 
@@ -241,6 +240,9 @@ def check_from_notebook(notebook: str = "") -> None:
     """Self-check from the notebook's own last cell: grades the *saved* file next to the kernel."""
     if os.environ.get("NBGRADER_EXECUTION"):
         print("(self-check skipped: this notebook is being graded by nbgrader)")
+        return
+    if os.environ.get("COURSE_NO_SELF_CHECK"):
+        print("(self-check skipped: COURSE_NO_SELF_CHECK is set, e.g. by `course bench` or the tests)")
         return
     here = Path.cwd()
     if notebook:
