@@ -18,15 +18,11 @@ from __future__ import annotations
 import hashlib
 import importlib
 import os
+import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
 from course.feedback import Checker, CheckFailed, Verdict
-
-# assignment -> module of course.checks holding its tasks
-ASSIGNMENTS = {
-    "01-ml-recap": "ml_recap",
-}
 
 PUBLIC_SEED = 0
 DEFAULT_GRADING_SEED = 2022  # the year of the study; instructors set their own, privately
@@ -40,13 +36,12 @@ class Task:
     kind: str  # "value" or "function"
     misconceptions: tuple
     fn: Callable
-    points: int
 
 
 REGISTRY: dict = {}
 
 
-def task(id: str, *, answer: str, kind: str = "function", misconceptions=(), points: int = 1):
+def task(id: str, *, answer: str, kind: str = "function", misconceptions=()):
     """Register a check function `fn(answer, seed, chk)` as the grader of a task."""
     if kind not in ("value", "function"):
         raise ValueError(f"kind must be 'value' or 'function'; got {kind!r}")
@@ -54,7 +49,9 @@ def task(id: str, *, answer: str, kind: str = "function", misconceptions=(), poi
         raise ValueError(f"task {id} must name the misconceptions it targets")
 
     def register(fn):
-        REGISTRY[id] = Task(id, answer, kind, tuple(misconceptions), fn, points)
+        if id in REGISTRY and REGISTRY[id].fn.__qualname__ != fn.__qualname__:
+            raise ValueError(f"task {id} is registered twice")
+        REGISTRY[id] = Task(id, answer, kind, tuple(misconceptions), fn)
         return fn
 
     return register
@@ -79,23 +76,31 @@ def seed_for(task_id: str, hidden: bool) -> int:
     return int(digest[:8], 16)
 
 
+def _load_all() -> None:
+    """Import every check module of this package (each registers its tasks with @task)."""
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+def assignments() -> list:
+    """The assignments that have registered checks."""
+    _load_all()
+    return sorted({t.split("/", 1)[0] for t in REGISTRY})
+
+
 def get(task_id: str) -> Task:
     """The registered task with this id ("<assignment>/<task>")."""
-    assignment = task_id.split("/", 1)[0]
-    if assignment not in ASSIGNMENTS:
-        raise KeyError(f"unknown assignment {assignment!r}; known: {sorted(ASSIGNMENTS)}")
-    importlib.import_module(f"course.checks.{ASSIGNMENTS[assignment]}")
+    _load_all()
     if task_id not in REGISTRY:
-        known = sorted(t for t in REGISTRY if t.startswith(assignment + "/"))
-        raise KeyError(f"unknown task {task_id!r}; {assignment} has {known}")
+        assignment = task_id.split("/", 1)[0]
+        known = sorted(t for t in REGISTRY if t.startswith(assignment + "/")) or assignments()
+        raise KeyError(f"unknown task {task_id!r}; known: {known}")
     return REGISTRY[task_id]
 
 
 def tasks_of(assignment: str) -> list:
     """All registered tasks of an assignment."""
-    if assignment not in ASSIGNMENTS:
-        raise KeyError(f"unknown assignment {assignment!r}; known: {sorted(ASSIGNMENTS)}")
-    importlib.import_module(f"course.checks.{ASSIGNMENTS[assignment]}")
+    _load_all()
     return [t for i, t in REGISTRY.items() if i.startswith(assignment + "/")]
 
 
