@@ -120,7 +120,7 @@ def copy_workspace() -> list:
             continue
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
-        copied.append(dst.relative_to(ROOT))
+        copied.append(dst)
     return copied
 
 
@@ -148,6 +148,8 @@ def cmd_open(args: list) -> int:
     cmd = [venv_bin("jupyter"), "lab", f"--ServerApp.root_dir={ROOT}"]
     if no_browser:
         cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses that by default
     if port:
         cmd += [f"--port={port}", "--ServerApp.port_retries=0"]
     if start:

@@ -118,6 +118,16 @@ class CheckResult:
     notebook: Path
     assignment: str
     tasks: list = field(default_factory=list)
+    graded: object = None  # the autograded notebook (nbformat), for tests and tools
+
+    def errors(self) -> list:
+        """(cell index, error name) of every code cell that raised while grading."""
+        return [
+            (i, out.get("ename", ""))
+            for i, c in enumerate(self.graded.cells if self.graded is not None else [])
+            for out in c.get("outputs", [])
+            if out.get("output_type") == "error"
+        ]
 
     @property
     def score(self) -> float:
@@ -208,7 +218,7 @@ def check(notebook, *, seed: int | None = None) -> CheckResult:
                 result = api.autograde(assignment, STUDENT, force=True, create=True)
             _result_or_raise(result, f"autograde {path.name}", log.getvalue())
             graded = nbformat.read(root / "autograded" / STUDENT / assignment / f"{assignment}.ipynb", as_version=4)
-            return CheckResult(path, assignment, _task_results(root, assignment, graded))
+            return CheckResult(path, assignment, _task_results(root, assignment, graded), graded)
     finally:
         if seed is not None:
             if env_seed is None:

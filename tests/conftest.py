@@ -1,0 +1,43 @@
+"""Shared test helpers: paths, the CI rule for missing tools, and offline notebook execution."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+OFFLINE = Path(__file__).resolve().parent / "offline"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Every kernel a test starts sees no network (tests/offline/sitecustomize.py), and exercises'
+# self-check cells do not grade themselves again.
+os.environ["PYTHONPATH"] = str(OFFLINE) + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else "")
+os.environ["COURSE_NO_SELF_CHECK"] = "1"
+# nbgrader runs a bare `alembic`: the environment's bin/ must be on PATH.
+os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", "")
+
+
+def require(tool: str) -> str:
+    """The path of a command-line tool; skip without it, but fail in CI (CI=true)."""
+    path = shutil.which(tool)
+    if path is None:
+        message = f"{tool} is not installed"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: a missing tool is a failure, not a skip)")
+        pytest.skip(message)
+    return path
+
+
+def lesson_paths() -> list:
+    return sorted((ROOT / "lessons").glob("*.ipynb"))
+
+
+def solution_paths() -> list:
+    return sorted(p for p in (ROOT / "solutions").glob("*/*.ipynb") if p.stem == p.parent.name)
+
+
+def assignment_ids() -> list:
+    return [p.parent.name for p in solution_paths()]

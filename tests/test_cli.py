@@ -1,0 +1,73 @@
+"""The `course` command: clear errors for bad input, scores and feedback for real notebooks."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def course(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "course", *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+def test_check_a_missing_notebook():
+    res = course("check", "no/such/01-ml-recap.ipynb")
+    assert res.returncode != 0 and "no such notebook" in res.stderr
+
+
+def test_check_a_corrupt_and_an_empty_notebook(tmp_path):
+    bad = tmp_path / "01-ml-recap.ipynb"
+    bad.write_text("{ this is not json")
+    res = course("check", bad)
+    assert res.returncode != 0 and "not a readable notebook" in res.stderr
+    bad.write_text("")
+    res = course("check", bad)
+    assert res.returncode != 0 and "empty" in res.stderr
+
+
+def test_check_an_unknown_assignment(tmp_path):
+    other = tmp_path / "my-homework.ipynb"
+    shutil.copy(ROOT / "exercises" / "01-ml-recap" / "01-ml-recap.ipynb", other)
+    res = course("check", other)
+    assert res.returncode != 0 and "cannot tell which assignment" in res.stderr
+
+
+def test_check_recognises_a_renamed_copy_and_grades_it(tmp_path):
+    copy = tmp_path / "01-ml-recap-Copy1.ipynb"
+    shutil.copy(ROOT / "solutions" / "01-ml-recap" / "01-ml-recap.ipynb", copy)
+    res = course("check", copy)
+    assert res.returncode == 0, res.stderr
+    assert "assignment 01-ml-recap" in res.stdout
+    assert "Score: 10 / 10" in res.stdout
+    assert "hidden check" in res.stdout  # feedback per task
+
+
+def test_check_a_partly_answered_notebook_gives_partial_credit_and_feedback(tmp_path):
+    nb = json.loads((ROOT / "exercises" / "01-ml-recap" / "01-ml-recap.ipynb").read_text())
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if src.startswith("def distance_to_boundary"):
+            cell["source"] = "def distance_to_boundary(w, b, X):\n    return np.abs(X @ w + b) / np.linalg.norm(w)\n"
+        if src.startswith("def evade_linear"):
+            cell["source"] = "def evade_linear(w, b, X, y, eps):\n    return X + eps\n"  # ignores the L2 budget
+    path = tmp_path / "01-ml-recap.ipynb"
+    path.write_text(json.dumps(nb))
+    res = course("check", path)
+    assert res.returncode == 0, res.stderr
+    assert "task3-distance      2 / 2" in res.stdout
+    assert "task4-evade-linear  0 / 3" in res.stdout and "within the L2 budget" in res.stdout
+    assert "not answered yet" in res.stdout
+    assert "Score: 2 / 10" in res.stdout
+
+
+def test_help_lists_the_commands():
+    res = course("--help")
+    assert res.returncode == 0
+    for cmd in ("release", "check", "bench"):
+        assert cmd in res.stdout

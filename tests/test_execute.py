@@ -1,0 +1,23 @@
+"""Every lesson and solution notebook executes top to bottom, offline, without errors or stderr."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import lesson_paths, solution_paths
+from course import bench
+
+
+def _stderr_or_errors(nb):
+    bad = []
+    for i, c in enumerate(nb.cells):
+        for out in c.get("outputs", []):
+            if out.get("output_type") == "error" or (out.get("output_type") == "stream" and out.get("name") == "stderr"):
+                bad.append((i, out.get("ename") or out.get("text", "")[:300]))
+    return bad
+
+
+@pytest.mark.parametrize("path", lesson_paths() + solution_paths(), ids=lambda p: p.name)
+def test_notebook_executes_offline_without_stderr(path):
+    nb, seconds = bench.execute(path)
+    assert not _stderr_or_errors(nb), f"{path.name}: errors or stderr output {_stderr_or_errors(nb)}"
+    print(f"{path.name}: {seconds:.1f} s")
