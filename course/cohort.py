@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -78,23 +79,37 @@ def _meta(cell) -> dict:
     return cell.get("metadata", {}).get("nbgrader", {}) or {}
 
 
+def _copy_cell(cell, source=None, keep_nbgrader=True):
+    """A fresh cell with the given source; nbgrader metadata kept (from a trusted cell) or dropped."""
+    make = nbformat.v4.new_code_cell if cell.get("cell_type") == "code" else nbformat.v4.new_markdown_cell
+    new = make(cell.get("source", "") if source is None else source)
+    if keep_nbgrader and cell.get("metadata", {}).get("nbgrader"):
+        new.metadata["nbgrader"] = copy.deepcopy(dict(cell["metadata"]["nbgrader"]))
+        if cell["metadata"].get("tags"):
+            new.metadata["tags"] = list(cell["metadata"]["tags"])
+    return new
+
+
 def prepare(source: Source, submitted) -> tuple:
-    """(notebook to run in the sandbox, flags): the source's locked and test cells, the learner's answers."""
+    """(notebook to run in the sandbox, repaired notebook for nbgrader, flags).
+
+    Both follow the instructor's cell sequence: read-only and test cells from the source, the learner's
+    answer cells, and the learner's own added cells after the known cell they followed. In the notebook
+    that runs, each test cell becomes an export cell; in the repaired notebook it is the released test cell.
+    """
     flags = []
-    learner = {}
-    counts = {}
+    learner, counts = {}, {}
     for c in submitted.cells:
         gid = _meta(c).get("grade_id")
         if gid:
             counts[gid] = counts.get(gid, 0) + 1
             learner.setdefault(gid, c)
-    released = {(_meta(c).get("grade_id")): c for c in source.release.cells if _meta(c).get("grade_id")}
+    released = {_meta(c)["grade_id"]: c for c in source.release.cells if _meta(c).get("grade_id")}
     for gid, n in counts.items():
         if n > 1:
             flags.append(f"duplicated cell {gid} ({n} copies): one graded, from the instructor's source")
     for gid, rc in released.items():
-        lc = learner.get(gid)
-        rm = _meta(rc)
+        lc, rm = learner.get(gid), _meta(rc)
         if lc is None:
             if rm.get("locked") or rm.get("grade"):
                 flags.append(f"deleted cell {gid}: restored from the instructor's source")
@@ -106,40 +121,44 @@ def prepare(source: Source, submitted) -> tuple:
             flags.append(f"changed points of {gid} ({lm.get('points')} instead of {rm.get('points')}): ignored")
         if any(bool(lm.get(k)) != bool(rm.get(k)) for k in ("grade", "solution", "locked")):
             flags.append(f"changed the grading role of cell {gid}: ignored")
-    known = set(released)
-    # The learner's own cells (no known grade_id) stay after the known cell they follow.
     extras, last = {}, None
     for c in submitted.cells:
         gid = _meta(c).get("grade_id")
-        if gid in known:
+        if gid in released:
             last = gid
         elif c.get("cell_type") in ("code", "markdown"):
             if gid:
                 flags.append(f"cell with unknown id {gid}: run as the learner's own code, not graded")
             extras.setdefault(last, []).append(c)
-    cells = [nbformat.v4.new_code_cell(c.source) if c.cell_type == "code" else nbformat.v4.new_markdown_cell(c.source)
-             for c in extras.get(None, [])]
+    run_cells, repaired_cells = [], []
+
+    def add_extras(key):
+        for c in extras.get(key, []):
+            run_cells.append(_copy_cell(c, keep_nbgrader=False))
+            repaired_cells.append(_copy_cell(c, keep_nbgrader=False))
+
+    add_extras(None)
     for sc in source.notebook.cells:
         m = _meta(sc)
         gid = m.get("grade_id")
+        rc = released.get(gid, sc)
         if m.get("grade") and not m.get("solution"):
             lines = [f"__course_export__({t!r}, lambda: {checks.get(t).answer})" for t in source.tests[gid]["tasks"]]
-            new = nbformat.v4.new_code_cell("\n".join(lines) or "pass")
+            run = nbformat.v4.new_code_cell("\n".join(lines) or "pass")
+            repaired = _copy_cell(rc)
         elif m.get("solution") and gid in learner:
-            lc = learner[gid]
-            new = nbformat.v4.new_code_cell(lc.get("source", "")) if sc.cell_type == "code" else nbformat.v4.new_markdown_cell(lc.get("source", ""))
-        elif sc.cell_type == "code":
-            new = nbformat.v4.new_code_cell(released[gid].source if gid in released else sc.source)
+            answer = learner[gid].get("source", "")
+            run, repaired = _copy_cell(rc, answer, keep_nbgrader=False), _copy_cell(rc, answer)
         else:
-            new = nbformat.v4.new_markdown_cell(sc.source if not m.get("solution") else "")
-        new.metadata["course_grade_id"] = gid or ""
-        cells.append(new)
-        for c in extras.get(gid, []):
-            cells.append(nbformat.v4.new_code_cell(c.get("source", "")) if c.get("cell_type") == "code"
-                         else nbformat.v4.new_markdown_cell(c.get("source", "")))
-    nb = nbformat.v4.new_notebook(cells=cells)
-    nb.metadata = nbformat.from_dict({"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
-    return nb, flags
+            run, repaired = _copy_cell(rc, keep_nbgrader=False), _copy_cell(rc)
+        run.metadata["course_grade_id"] = gid or ""
+        run_cells.append(run)
+        repaired_cells.append(repaired)
+        add_extras(gid)
+    kernelspec = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
+    run_nb = nbformat.v4.new_notebook(cells=run_cells, metadata=copy.deepcopy(kernelspec))
+    repaired_nb = nbformat.v4.new_notebook(cells=repaired_cells, metadata=copy.deepcopy(kernelspec))
+    return run_nb, repaired_nb, flags
 
 
 # --------------------------------------------------------------------------- the sandboxed run
@@ -436,7 +455,7 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
         session = None
         ran_cells = []
         if submitted_nb is not None:
-            run_nb, prep_flags = prepare(source, submitted_nb)
+            run_nb, repaired_nb, prep_flags = prepare(source, submitted_nb)
             flags += prep_flags
             nbformat.write(run_nb, scratch / "submission.ipynb")
             if sandbox.bwrap:
@@ -448,7 +467,7 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                 executed = None
             else:
                 for c in executed["cells"]:
-                    if c["status"] == "timeout":
+                    if c["status"] == "timeout" or c.get("ename") == "KeyboardInterrupt":
                         flags.append(f"cell {c['index'] + 1} timed out after {sandbox.limits.cell_seconds} s (interrupted)")
                     elif c["status"] == "dead":
                         flags.append(f"the kernel died in cell {c['index'] + 1} (exit, crash or memory limit); later cells did not run")
@@ -472,11 +491,15 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
         score = sum(t["score"] for t in tests.values())
         max_score = sum(t["points"] for t in tests.values())
         note = _feedback_note(score, max_score, flags, sandbox)
-        feedback = ""
-        if submitted_nb is not None:
-            html = record(course_dir, assignment, sub.student, submitted_nb,
-                          {"tests": tests, "cells": ran_cells, "note": note}, tmp)
-            feedback = str(html) if html.exists() else ""
+        if submitted_nb is None:  # recorded as the blank release, so the gradebook lists everyone
+            repaired_nb = copy.deepcopy(source.release)
+        originals = course_dir / "reports" / assignment / "originals"
+        originals.mkdir(parents=True, exist_ok=True)
+        if sub.path.is_file():
+            shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
+        html = record(course_dir, assignment, sub.student, repaired_nb,
+                      {"tests": tests, "cells": ran_cells, "note": note}, tmp)
+        feedback = str(html) if html.exists() else ""
     return Result(sub.student, assignment, score, max_score, tests, flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
                   sandbox.protections, round(time.perf_counter() - start, 2), feedback, values)

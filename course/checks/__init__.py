@@ -76,10 +76,22 @@ def seed_for(task_id: str, hidden: bool) -> int:
     return int(digest[:8], 16)
 
 
+BROKEN: dict = {}  # module name -> the error that stopped it from importing
+
+
 def _load_all() -> None:
-    """Import every check module of this package (each registers its tasks with @task)."""
+    """Import every check module of this package (each registers its tasks with @task).
+
+    A module that fails to import is remembered in BROKEN and does not stop the others.
+    """
     for info in pkgutil.iter_modules(__path__):
-        importlib.import_module(f"{__name__}.{info.name}")
+        name = f"{__name__}.{info.name}"
+        if name in BROKEN:
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception as e:  # noqa: BLE001 - one broken module must not take every check down
+            BROKEN[name] = f"{type(e).__name__}: {e}"
 
 
 def assignments() -> list:
@@ -94,7 +106,8 @@ def get(task_id: str) -> Task:
     if task_id not in REGISTRY:
         assignment = task_id.split("/", 1)[0]
         known = sorted(t for t in REGISTRY if t.startswith(assignment + "/")) or assignments()
-        raise KeyError(f"unknown task {task_id!r}; known: {known}")
+        broken = f"; check modules that failed to import: {BROKEN}" if BROKEN else ""
+        raise KeyError(f"unknown task {task_id!r}; known: {known}{broken}")
     return REGISTRY[task_id]
 
 
