@@ -101,8 +101,9 @@ def before_after(course_dir) -> dict | None:
     except ImportError:
         return None
     before, after = load_results(course_dir, BEFORE), load_results(course_dir, AFTER)
-    answers_before = [v for r in before for v in r.get("values", {}).values()]
-    answers_after = [v for r in after for v in r.get("values", {}).values()]
+    # one answer set per learner (both halves of the check export the same dict)
+    answers_before = [next(iter(r["values"].values())) for r in before if r.get("values")]
+    answers_after = [next(iter(r["values"].values())) for r in after if r.get("values")]
     if not answers_before or not answers_after or not hasattr(beliefs, "aggregate"):
         return None
     from course import _wire
