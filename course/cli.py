@@ -60,6 +60,12 @@ def _grade(args) -> int:
 def _bench(args) -> int:
     from course import bench
 
+    if args.grading:
+        import json
+
+        print(json.dumps(bench.grading_throughput(args.grading, workers=args.workers), indent=1))
+        return 0
+
     paths = [Path(p).resolve() for p in args.notebooks] or None
     rows = bench.run(paths)
     print(bench.table(rows))
@@ -92,6 +98,9 @@ def parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_grade)
     b = sub.add_parser("bench", help="execute every notebook and print wall times")
     b.add_argument("notebooks", nargs="*", help="notebooks to run (default: lessons, solutions, exercises)")
+    b.add_argument("--grading", type=int, metavar="N", default=0,
+                   help="instead: grade N generated submissions with sequential nbgrader and with course grade, and compare")
+    b.add_argument("--workers", type=int, default=None, help="with --grading: parallel sandboxes (default: one per core)")
     b.set_defaults(func=_bench)
     return p
 

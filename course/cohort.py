@@ -426,6 +426,7 @@ class Result:
     seconds: float
     feedback: str = ""
     values: dict = field(default_factory=dict)
+    phases: dict = field(default_factory=dict)  # seconds spent running, judging and recording
 
 
 def _sha(path: Path) -> str:
@@ -439,6 +440,7 @@ def seed_fingerprint() -> str:
 
 def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, course_dir: Path) -> Result:
     start = time.perf_counter()
+    phases = {}
     assignment = source.assignment
     flags = list(sub.notes)
     if sub.path.stem != assignment:
@@ -462,6 +464,7 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                 os.chmod(scratch, 0o777)  # uid 65534 in the sandbox writes here
             session = SandboxSession(sandbox, scratch, "submission.ipynb")
             executed = session.receive()
+            phases["run"] = round(time.perf_counter() - start, 2)
             if executed is None or executed.get("event") != "executed":
                 flags.append(_why_stopped(session))
                 executed = None
@@ -475,6 +478,7 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                         flags.append(f"cell {c['index'] + 1}: {c['status']}")
                 for c, nc in zip(executed["cells"], [x for x in run_nb.cells if x.cell_type == "code"]):
                     ran_cells.append({"grade_id": nc.metadata.get("course_grade_id", ""), "source": nc.source, "outputs": c["outputs"]})
+        judged = time.perf_counter()
         try:
             tests = judge(source, session, executed)
             for gid, t in tests.items():
@@ -488,6 +492,7 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                 if session.run.proc.poll() is not None and executed is not None and session.run.oom_killed():
                     flags.append("the sandbox hit its memory limit")
                 session.close()
+        phases["judge"] = round(time.perf_counter() - judged, 2)
         score = sum(t["score"] for t in tests.values())
         max_score = sum(t["points"] for t in tests.values())
         note = _feedback_note(score, max_score, flags, sandbox)
@@ -497,12 +502,14 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
         originals.mkdir(parents=True, exist_ok=True)
         if sub.path.is_file():
             shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
+        recorded = time.perf_counter()
         html = record(course_dir, assignment, sub.student, repaired_nb,
                       {"tests": tests, "cells": ran_cells, "note": note}, tmp)
         feedback = str(html) if html.exists() else ""
+        phases["record"] = round(time.perf_counter() - recorded, 2)
     return Result(sub.student, assignment, score, max_score, tests, flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                  sandbox.protections, round(time.perf_counter() - start, 2), feedback, values)
+                  sandbox.protections, round(time.perf_counter() - start, 2), feedback, values, phases)
 
 
 def _why_stopped(session: SandboxSession) -> str:
