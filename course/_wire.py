@@ -7,8 +7,11 @@ cross; anything else is refused. The grading process decodes what the sandbox se
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import math
+import types
+from pathlib import Path, PurePath
 
 import numpy as np
 
@@ -20,11 +23,15 @@ class WireError(ValueError):
     """A value that cannot cross the boundary as plain data."""
 
 
-def _enc(x, depth=0):
+def _enc(x, depth=0, remote=None, files=None):
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
     if x is None or isinstance(x, (bool, str)):
         return x
+    if isinstance(x, (bytes, bytearray)):
+        return {"__bytes__": base64.b64encode(bytes(x)).decode()}
+    if isinstance(x, PurePath):
+        return {"__path__": str(x)} if files is None else {"__file__": files(x)}
     if isinstance(x, (int, np.integer)) and not isinstance(x, bool):
         return int(x)
     if isinstance(x, (float, np.floating)):
@@ -38,26 +45,41 @@ def _enc(x, depth=0):
             raise WireError(f"arrays of dtype {a.dtype} cannot be graded (numbers only)")
         a = np.ascontiguousarray(a)
         return {"__ndarray__": base64.b64encode(a.tobytes()).decode(), "dtype": a.dtype.str, "shape": list(a.shape)}
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        fields = {f.name: getattr(x, f.name) for f in dataclasses.fields(x)}
+        return {"__record__": {k: _enc(v, depth + 1, remote, files) for k, v in fields.items()}}
+    if isinstance(x, tuple) and hasattr(x, "_fields"):  # a namedtuple
+        return {"__record__": {k: _enc(getattr(x, k), depth + 1, remote, files) for k in x._fields}}
     if isinstance(x, (list, tuple)):
-        return [_enc(v, depth + 1) for v in x]
+        return [_enc(v, depth + 1, remote, files) for v in x]
+    if isinstance(x, (set, frozenset)):
+        return {"__set__": [_enc(v, depth + 1, remote, files) for v in x]}
     if isinstance(x, dict):
         if not all(isinstance(k, (str, int)) for k in x):
             raise WireError("dict keys must be strings or integers")
-        return {"__dict__": [[_enc(k, depth + 1), _enc(v, depth + 1)] for k, v in x.items()]}
+        return {"__dict__": [[_enc(k, depth + 1), _enc(v, depth + 1, remote, files)] for k, v in x.items()]}
+    if remote is not None and not isinstance(x, type):
+        return {"__remote__": remote(x)}
     raise WireError(f"a {type(x).__name__} cannot be graded: return numbers, strings, lists, dicts or numpy arrays")
 
 
-def encode(x) -> str:
-    return json.dumps(_enc(x))
+def encode(x, remote=None, files=None) -> str:
+    """JSON text of plain data.
+
+    `remote(obj)` turns any other object into a handle that the other side reaches through a proxy
+    (the grading side hands services and models to the sandbox this way; the sandbox hands back the
+    objects a learner's function returns). `files(path)` (grading side) sends a file's content along.
+    """
+    return json.dumps(_enc(x, 0, remote, files))
 
 
-def _dec(x, depth=0):
+def _dec(x, depth=0, remote=None, files=None):
     if depth > MAX_DEPTH:
         raise WireError("nested too deeply")
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     if isinstance(x, list):
-        return [_dec(v, depth + 1) for v in x]
+        return [_dec(v, depth + 1, remote, files) for v in x]
     if isinstance(x, dict):
         if "__ndarray__" in x:
             dtype = np.dtype(str(x["dtype"]))
@@ -71,12 +93,29 @@ def _dec(x, depth=0):
         if "__float__" in x:
             return float(x["__float__"])
         if "__dict__" in x:
-            return {_dec(k, depth + 1): _dec(v, depth + 1) for k, v in x["__dict__"]}
+            return {_dec(k, depth + 1): _dec(v, depth + 1, remote, files) for k, v in x["__dict__"]}
+        if "__record__" in x:  # a dataclass or namedtuple: its fields, read-only by attribute
+            return types.SimpleNamespace(**{str(k): _dec(v, depth + 1, remote, files) for k, v in x["__record__"].items()})
+        if "__remote__" in x:
+            if remote is None:
+                raise WireError("an object handle cannot be read here")
+            return remote(x["__remote__"])
+        if "__set__" in x:
+            return {_dec(v, depth + 1) for v in x["__set__"]}
+        if "__bytes__" in x:
+            return base64.b64decode(x["__bytes__"], validate=True)
+        if "__path__" in x:
+            return Path(str(x["__path__"]))
+        if "__file__" in x:
+            if files is None:
+                raise WireError("a file cannot be received here")
+            return files(x["__file__"])
         raise WireError("unknown object")
     raise WireError(f"unexpected {type(x).__name__}")
 
 
-def decode(text: str, max_bytes: int = 64 * 2**20):
+def decode(text: str, max_bytes: int = 64 * 2**20, remote=None, files=None):
+    """Plain data from JSON text; `remote(spec)` makes a proxy from a handle, `files(spec)` stores a file."""
     if len(text) > max_bytes:
         raise WireError(f"answer larger than {max_bytes // 2**20} MiB")
-    return _dec(json.loads(text))
+    return _dec(json.loads(text), 0, remote, files)

@@ -20,6 +20,7 @@ For every submission:
 """
 from __future__ import annotations
 
+import builtins
 import concurrent.futures as cf
 import contextlib
 import copy
@@ -40,7 +41,7 @@ from pathlib import Path
 import nbformat
 
 import course
-from course import _wire, checks, grading, submissions
+from course import _remote, _wire, checks, grading, submissions
 from course.sandbox import Limits, Sandbox
 
 ROOT = grading.ROOT
@@ -174,10 +175,13 @@ class SandboxSession:
             "SECML_HOME_DIR": str(scratch / ".secml"), "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
             "JUPYTER_DATA_DIR": str(scratch / ".jupyter-data"), "IPYTHONDIR": str(scratch / ".ipython"),
             "MPLCONFIGDIR": str(scratch / ".mpl"), "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
-            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONDONTWRITEBYTECODE": "1", "COURSE_RPC_DIR": str(scratch / ".rpc"),
         }
         if os.environ.get("PYTHONPATH"):  # the tests' offline guard, for instance
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        (scratch / ".rpc").mkdir(exist_ok=True)
+        os.chmod(scratch / ".rpc", 0o777)
+        self.server = _remote.Server(scratch / ".rpc")  # services (prediction APIs) stay on this side
         self.run = sandbox.start(scratch, [sys.executable, "-m", "course.runner"], env)
         self.lines: "queue.Queue" = queue.Queue()
         self.stderr_tail = []
@@ -226,21 +230,25 @@ class SandboxSession:
             except json.JSONDecodeError:
                 continue  # not a protocol line: ignore it
 
-    def request(self, op: str, task: str, args=None):
+    def request(self, op: str, task: str, args=None, **extra):
         self._next += 1
         rid = self._next
-        msg = {"op": op, "id": rid, "task": task}
+        msg = {"op": op, "id": rid, "task": task, **extra}
         if args is not None:
-            msg["args"] = _wire.encode(list(args))
+            msg["args"] = _wire.encode(list(args), remote=self.server.register, files=_remote.send_file)
         self._write(msg)
-        while True:
-            reply = self.receive()
-            if reply is None:
-                return {"ok": False, "ename": "SandboxGone", "evalue": "the sandbox stopped (time, memory or process limit)"}
-            if reply.get("id") == rid:
-                return reply
+        try:
+            while True:
+                reply = self.receive()
+                if reply is None:
+                    return {"ok": False, "ename": "SandboxGone", "evalue": "the sandbox stopped (time, memory or process limit)"}
+                if reply.get("id") == rid:
+                    return reply
+        finally:
+            self.server.forget_all()  # a service lives for one call only
 
     def close(self):
+        self.server.close()
         self._write({"op": "quit"})
         try:
             self.run.proc.wait(timeout=5)
@@ -253,22 +261,64 @@ class Unanswered(Exception):
     pass
 
 
+def _reply_value(session: "SandboxSession", reply: dict):
+    """The plain data (or sandbox-object proxies) of a reply, or the learner's error, re-raised."""
+    if reply.get("ok"):
+        return _wire.decode(reply["result"], remote=lambda spec: SandboxObject(session, spec))
+    ename, evalue = reply.get("ename", "Error"), reply.get("evalue", "")
+    if ename == "NotImplementedError":
+        raise NotImplementedError(evalue)
+    if ename == "NameError":
+        raise Unanswered(evalue)
+    builtin = getattr(builtins, ename, None)
+    if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin.__module__ == "builtins":
+        raise builtin(evalue)  # the same kind of error the learner's code raised (e.g. ValueError), with its text
+    raise RuntimeError(f"{ename}: {evalue}")
+
+
 class RemoteFunction:
     """The learner's function, as the trusted checks see it: calls go to the sandbox, plain data comes back."""
 
-    def __init__(self, session: SandboxSession, task: str):
+    def __init__(self, session: "SandboxSession", task: str):
         self.session, self.task = session, task
 
     def __call__(self, *args):
-        reply = self.session.request("call", self.task, args)
-        if reply.get("ok"):
-            return _wire.decode(reply["result"])
-        ename, evalue = reply.get("ename", "Error"), reply.get("evalue", "")
-        if ename == "NotImplementedError":
-            raise NotImplementedError(evalue)
-        if ename == "NameError":
-            raise Unanswered(evalue)
-        raise RuntimeError(f"{ename}: {evalue}")
+        return _reply_value(self.session, self.session.request("call", self.task, args))
+
+
+class SandboxObject:
+    """An object a learner's function returned (a model, say), left in the sandbox.
+
+    The checks call its public methods and read its public attributes; each call runs in the sandbox and
+    only plain data comes back. It deliberately defines no comparison or conversion methods.
+    """
+
+    def __init__(self, session: "SandboxSession", spec: dict):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_spec", spec)
+
+    def _method(self, name):
+        def call(*args):
+            return _reply_value(self._session, self._session.request("method", "", args, handle=self._spec["handle"], name=name))
+        return call
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._spec.get("methods", []):
+            return self._method(name)
+        reply = self._session.request("method", "", [], handle=self._spec["handle"], name=name, getattr=True)
+        if reply.get("ok") and reply.get("callable"):
+            return self._method(name)
+        return _reply_value(self._session, reply)  # a missing attribute raises AttributeError, as hasattr expects
+
+    def __call__(self, *args):
+        if not self._spec.get("callable"):
+            raise TypeError(f"{self._spec.get('cls')} object is not callable")
+        return self._method("__call__")(*args)
+
+    def __repr__(self):
+        return f"<{self._spec.get('cls', 'object')} in the sandbox>"
 
 
 # --------------------------------------------------------------------------- judging
@@ -290,7 +340,7 @@ def judge(source: Source, session: SandboxSession | None, executed: dict | None)
                             if not reply.get("ok"):
                                 cache[task_id] = Unanswered(f"{reply.get('ename')}: {reply.get('evalue')}")
                             else:
-                                cache[task_id] = _wire.decode(reply["result"])
+                                cache[task_id] = _reply_value(session, reply)
                         answer = cache[task_id]
                         if isinstance(answer, Exception):
                             raise answer

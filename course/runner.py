@@ -21,9 +21,9 @@ from pathlib import Path
 PRELUDE = '''
 def __course_setup__():
     import json as _json
-    from course import _wire
+    from course import _remote, _wire
 
-    answers = {}
+    answers, handles = {}, {}
 
     class Missing:
         def __init__(self, why):
@@ -35,19 +35,37 @@ def __course_setup__():
         except NameError as e:
             answers[task] = Missing(str(e))
 
+    def register(obj):
+        handles[len(handles) + 1] = obj
+        kind = type(obj)
+        methods = sorted(n for n in dir(kind) if not n.startswith("_") and callable(getattr(kind, n, None))
+                         and not isinstance(getattr(kind, n, None), property))
+        return {"handle": len(handles), "cls": kind.__name__, "methods": methods, "callable": callable(obj)}
+
     def rpc(task, path_in, path_out):
         try:
-            a = answers.get(task, Missing("the answer was never defined"))
-            if isinstance(a, Missing):
-                raise NameError(a.why)
             req = _json.loads(open(path_in).read())
-            if req["op"] == "value":
-                result = a
+            args = _wire.decode(req.get("args", "[]"), remote=_remote.proxy, files=_remote.receive_file)
+            if req["op"] == "method":
+                obj, name = handles[int(req["handle"])], str(req["name"])
+                if name.startswith("_") and name != "__call__":
+                    raise AttributeError(name)
+                if req.get("getattr"):
+                    result = getattr(obj, name)
+                    if callable(result):
+                        reply = {"ok": True, "callable": True}
+                        raise StopIteration
+                else:
+                    result = (obj if name == "__call__" else getattr(obj, name))(*args)
             else:
-                args = _wire.decode(req["args"])
-                result = a(*args)
-            reply = {"ok": True, "result": _wire.encode(result)}
-        except BaseException as e:  # the learner's function may raise anything, even SystemExit
+                a = answers.get(task, Missing("the answer was never defined"))
+                if isinstance(a, Missing):
+                    raise NameError(a.why)
+                result = a if req["op"] == "value" else a(*args)
+            reply = {"ok": True, "result": _wire.encode(result, remote=register)}
+        except StopIteration:
+            pass
+        except BaseException as e:  # the learner's code may raise anything, even SystemExit
             reply = {"ok": False, "ename": type(e).__name__, "evalue": str(e)[:2000]}
         with open(path_out, "w") as f:
             f.write(_json.dumps(reply))
@@ -152,7 +170,7 @@ def main() -> int:
                 continue
             path_in, path_out = rpc_dir / f"in-{rid}.json", rpc_dir / f"out-{rid}.json"
             path_in.write_text(json.dumps(req))
-            code = f"__course_rpc__({req['task']!r}, {str(path_in)!r}, {str(path_out)!r})"
+            code = f"__course_rpc__({str(req.get('task', ''))!r}, {str(path_in)!r}, {str(path_out)!r})"
             probe = nbformat.v4.new_code_cell(code)
             nb.cells.append(probe)  # nbclient writes the executed cell back at its index
             try:

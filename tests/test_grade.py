@@ -209,3 +209,27 @@ def test_regrading_is_stable_and_resumable(tmp_path):
     csv_text = (course_dir / "reports" / A / "scores.csv").read_text()
     assert csv_text.splitlines()[0].startswith("student,task1-fraud-report")
     assert (course_dir / "reports" / A / "feedback" / "alice.html").exists()
+
+
+def _assignments():
+    return sorted(p.name for p in (ROOT / "solutions").iterdir() if (p / f"{p.name}.ipynb").exists())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", _assignments())
+def test_course_grade_gives_solutions_full_marks_and_blanks_zero(tmp_path, assignment):
+    """Every assignment's checks work across the sandbox boundary (services, files, returned models)."""
+    require("bwrap")
+    import shutil
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", subs / "solution.ipynb")
+    shutil.copy(ROOT / "exercises" / assignment / f"{assignment}.ipynb", subs / "blank.ipynb")
+    course_dir = tmp_path / "course"
+    course_dir.mkdir()
+    summary = cohort.grade(assignment, subs, course_dir=course_dir, progress=False)
+    got = {r.student: r for r in summary.graded}
+    failed = {g: t["messages"][-1] for g, t in got["solution"].tests.items() if not t["passed"]}
+    assert got["solution"].score == got["solution"].max_score > 0, failed
+    assert got["blank"].score == 0

@@ -197,3 +197,8 @@ def test_unknown_task_and_non_function_answers():
         checks.get("01-ml-recap/nope")
     v = checks.evaluate("01-ml-recap/distance", 3.0)
     assert not v.passed and "to be a function" in v.expected
+
+
+def test_every_check_module_imports():
+    checks.assignments()
+    assert not checks.BROKEN, f"check modules that fail to import: {checks.BROKEN}"

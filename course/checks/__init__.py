@@ -130,13 +130,15 @@ def evaluate(task_id: str, answer, *, hidden: bool = False) -> Verdict:
         return e.verdict
 
 
-def check(task_id: str, answer, *, hidden: bool = False) -> Verdict:
-    """Check an answer in a graded cell: print the verdict; raise CheckFailed if it failed."""
+def check(task_id: str, answer, *, hidden: bool = False) -> None:
+    """Check an answer in a graded cell: print the verdict; raise CheckFailed if it failed.
+
+    Returns nothing, so that a test cell shows only the verdict (use `evaluate` for the Verdict).
+    """
     verdict = evaluate(task_id, answer, hidden=hidden)
     if not verdict.passed:
         raise CheckFailed(verdict)
     print(verdict.message())
-    return verdict
 
 
 def call(chk: Checker, fn, *args, what: str = "your function"):

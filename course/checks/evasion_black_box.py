@@ -1,0 +1,137 @@
+"""Checks of exercise 04 (evasion, black-box): a secret model is not a safe model (M1, M4).
+
+Every check builds its own hidden target from the seed (`course.api.make_secret_model`: an RBF SVM, a
+random forest or k-nearest neighbours, with settings the learner is not told), trained on digits
+the learner never gets. The learner's functions receive only what the threat model gives the
+attacker: their own data of the same kind, the points to attack, the budget, and (task 2) a
+prediction API that counts queries.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from course import api, datasets
+from course.checks import call, task
+from course.feedback import fmt
+
+A = "04-evasion-black-box"
+TRANSFER_BUDGET = 1.5  # L2, pixels in [0, 1]
+TRANSFER_MIN_RATE = 0.5
+QUERY_BUDGET = 1.0
+QUERIES_PER_POINT = 200
+QUERY_MIN_RATE = 0.55
+QUERY_FAMILIES = ("rbf-svm", "forest")  # k-NN answers slowly and resists small L2 budgets: transfer task only
+N_POINTS = 60
+
+
+def _case(seed: int, n_points: int = N_POINTS, families=api.SECRET_FAMILIES):
+    """Digits split three ways from the seed; a hidden target; points it reads correctly."""
+    d = datasets.load_digits()
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(d.y))
+    secret, own, rest = order[:700], order[700:1400], order[1400:]
+    model = api.make_secret_model(d.X[secret], d.y[secret], random_state=seed, families=families)  # never handed out
+    right = rest[model.predict(d.X[rest]) == d.y[rest]][:n_points]
+    return d, model, d.X[own], d.y[own], d.X[right], d.y[right]
+
+
+def _check_points(chk, X_adv, X, budget, what):
+    X_adv = np.asarray(X_adv, dtype=float) if X_adv is not None else None
+    chk.expect(X_adv is not None and X_adv.shape == X.shape, expected=f"{what} to return an array of shape {X.shape}",
+               seen=f"{type(X_adv).__name__} of shape {getattr(X_adv, 'shape', None)}")
+    chk.expect(np.all(np.isfinite(X_adv)), expected="finite pixel values", seen="NaN or inf in the result")
+    lo, hi = float(X_adv.min()), float(X_adv.max())
+    chk.expect(lo >= -1e-6 and hi <= 1 + 1e-6, expected="every pixel within [0, 1] (valid images)",
+               seen=f"pixels from {lo:.3f} to {hi:.3f}",
+               why="an input outside the valid range could never be sent to the real system")
+    size = np.linalg.norm(X_adv - X, axis=1)
+    chk.expect(np.all(size <= budget + 1e-6), expected=f"every image changed by at most {budget} in L2 norm",
+               seen=f"largest change {size.max():.4f} ({int(np.sum(size > budget + 1e-6))} images over the budget)",
+               why="an attack that ignores its budget proves nothing: robustness is always 'under a budget'")
+    return X_adv
+
+
+@task(f"{A}/transfer", answer="transfer_attack", misconceptions=["M1"])
+def check_transfer(transfer_attack, seed, chk):
+    d, model, X_own, y_own, X, y = _case(seed)
+    X_adv = call(chk, transfer_attack, X_own.copy(), y_own.copy(), X.copy(), y.copy(), TRANSFER_BUDGET,
+                 what="transfer_attack")
+    X_adv = _check_points(chk, X_adv, X, TRANSFER_BUDGET, "transfer_attack")
+    rate = float(np.mean(model.predict(X_adv) != y))
+    chk.expect(
+        rate >= TRANSFER_MIN_RATE,
+        expected=f"at least {TRANSFER_MIN_RATE:.0%} of the {len(y)} images misread by a hidden model you never saw "
+                 f"(L2 budget {TRANSFER_BUDGET})",
+        seen=f"{rate:.0%} misread",
+        why="transfer from a surrogate trained on your own data of the same kind is what makes a secret model "
+            "attackable; random noise of this size gets almost none",
+    )
+    return chk.passed(f"{rate:.0%} of the images misread by a hidden model you never saw, "
+                      f"every image within L2 {TRANSFER_BUDGET}")
+
+
+@task(f"{A}/query", answer="query_attack", misconceptions=["M4", "M1"])
+def check_query(query_attack, seed, chk):
+    d, model, X_own, y_own, X, y = _case(seed, families=QUERY_FAMILIES)
+    limit = QUERIES_PER_POINT * len(y)
+    target = api.PredictionAPI(model, output="label", max_queries=limit)
+    X_adv = call(chk, query_attack, target, X_own.copy(), y_own.copy(), X.copy(), y.copy(), QUERY_BUDGET,
+                 QUERIES_PER_POINT, what="query_attack")
+    X_adv = _check_points(chk, X_adv, X, QUERY_BUDGET, "query_attack")
+    chk.expect(target.queries_used <= limit, expected=f"at most {limit} queries", seen=f"{target.queries_used} queries",
+               why="a query budget is the attacker's cost; an attack that exceeds it did not happen")
+    rate = float(np.mean(model.predict(X_adv) != y))
+    chk.expect(
+        rate >= QUERY_MIN_RATE,
+        expected=f"at least {QUERY_MIN_RATE:.0%} of the {len(y)} images misread by the hidden model "
+                 f"(L2 budget {QUERY_BUDGET}, at most {QUERIES_PER_POINT} label queries per image)",
+        seen=f"{rate:.0%} misread, {target.queries_used} queries used ({target.queries_used / len(y):.0f} per image)",
+        why="an API that answers labels is an oracle: attacks need answers, not your model's gradients",
+    )
+    return chk.passed(f"{rate:.0%} misread using {target.queries_used / len(y):.0f} label queries per image "
+                      f"(limit {QUERIES_PER_POINT})")
+
+
+# The multiple-choice items of task 3: key, and why each wrong option is wrong.
+SECRECY_ITEMS = {
+    "register": (
+        "c",
+        {
+            "a": "the attacks in this exercise and the lesson fooled models the attacker never saw",
+            "b": "transfer worked across families (a linear surrogate fooled a forest, an RBF SVM and k-NN), "
+                 "and query attacks need no surrogate at all",
+            "d": "the labels-only API was attacked successfully in task 2: restricting outputs changes the attack, "
+                 "it does not prevent it",
+        },
+    ),
+    "needed": (
+        "d",
+        {
+            "a": "no attack here used the target's gradients: the forest has none, and the others were never opened",
+            "b": "the attacker trained on their own images, disjoint from the target's training data",
+            "c": "the attacker did not know the target's family: the same attack worked on several",
+        },
+    ),
+    "evidence": (
+        "b",
+        {
+            "a": "accuracy is measured without an adversary (M7); it says nothing about inputs chosen to fool the model",
+            "c": "obscurity is not a measurement: an attacker's cost is, and a curve of robust accuracy under an "
+                 "adaptive (transfer or query) attacker",
+            "d": "a model that is never attacked in testing will still be attacked in production (ATLAS AML.CS0008)",
+        },
+    ),
+}
+
+
+@task(f"{A}/secrecy", answer="secrecy_answers", kind="value", misconceptions=["M1"])
+def check_secrecy(secrecy_answers, seed, chk):
+    chk.expect(isinstance(secrecy_answers, dict), expected="a dict {question: letter}",
+               seen=f"{type(secrecy_answers).__name__}")
+    for q, (key, wrong) in SECRECY_ITEMS.items():
+        chk.expect(q in secrecy_answers, expected=f"an answer for {q!r}", seen=f"keys {sorted(secrecy_answers)}")
+        given = str(secrecy_answers[q]).strip().lower().strip("()")
+        chk.expect(given in ("a", "b", "c", "d"), expected=f"{q!r}: one of 'a', 'b', 'c', 'd'", seen=fmt(secrecy_answers[q]))
+        chk.expect(given == key, expected=f"{q!r}: the option your measurements support",
+                   seen=f"{given!r}", why=wrong.get(given, ""))
+    return chk.passed("all three answers match what the measurements show: secrecy raises the cost, it is not a mitigation")
