@@ -1,0 +1,196 @@
+"""Checks of exercise 06 (poisoning): a few percent of the data, well placed, is enough (M8),
+and it enters through the workflow (M6); sanitisers find some of it (M1)."""
+from __future__ import annotations
+
+import numpy as np
+from sklearn.svm import SVC
+
+from course import datasets, poisoning
+from course.checks import call, task
+from course.feedback import fmt
+
+A = "06-poisoning"
+
+# ---------------------------------------------------------------------------- task 1: a compromised labeller
+FLIP_N_TRAIN = 300
+FLIP_BUDGET = 15  # 5% of the training labels
+FLIP_TARGETS = 5
+FLIP_NEEDED = 4
+
+
+def flip_svm():
+    """The model the labeller's victim trains: an RBF SVM with gamma=1, C=1 (raw 2-D blobs)."""
+    return SVC(kernel="rbf", gamma=1.0, C=1.0)
+
+
+def flip_case(seed: int):
+    """Training data and target points for the labeller task: 300 training points of 2-D blobs,
+    and FLIP_TARGETS test points that the clean model classifies correctly and with some margin."""
+    X, y = datasets.make_2d("blobs", n_samples=2 * FLIP_N_TRAIN, random_state=seed % (2**31))
+    X_tr, y_tr, X_te, y_te = X[:FLIP_N_TRAIN], y[:FLIP_N_TRAIN], X[FLIP_N_TRAIN:], y[FLIP_N_TRAIN:]
+    model = flip_svm().fit(X_tr, y_tr)
+    f = model.decision_function(X_te)
+    ok = np.flatnonzero((model.predict(X_te) == y_te) & (np.abs(f) > 0.5))
+    rng = np.random.default_rng(seed)
+    targets = rng.choice(ok, size=FLIP_TARGETS, replace=False)
+    return X_tr, y_tr, X_te, y_te, X_te[targets], y_te[targets], model
+
+
+def _as_indices(chk, got, n, budget, what):
+    try:
+        idx = np.asarray(got).ravel()
+        ok = idx.dtype.kind in "iu" or (idx.dtype.kind == "f" and np.all(np.isfinite(idx)) and np.all(idx == np.round(idx)))
+    except Exception:  # noqa: BLE001
+        ok = False
+    chk.expect(ok, expected=f"{what} to return an array of integer row indices", seen=f"{fmt(got)}")
+    idx = np.unique(idx.astype(np.int64))
+    chk.expect(np.all((idx >= 0) & (idx < n)), expected=f"indices in [0, {n})",
+               seen=f"values from {idx.min() if len(idx) else '-'} to {idx.max() if len(idx) else '-'}")
+    if budget is not None:
+        chk.expect(len(idx) <= budget, expected=f"at most {budget} distinct indices (the budget)",
+                   seen=f"{len(idx)} indices",
+                   why="a threat model is a budget: an attack that exceeds it proves nothing about this attacker")
+    return idx
+
+
+@task(f"{A}/flip-to-target", answer="flip_to_target", misconceptions=["M8"])
+def check_flip_to_target(flip_to_target, seed, chk):
+    X_tr, y_tr, X_te, y_te, targets, t_labels, clean = flip_case(seed)
+    clean_acc = float(np.mean(clean.predict(X_te) == y_te))
+    hits, accs, random_hits = 0, [], 0
+    rng = np.random.default_rng(seed + 1)
+    for x_t, y_t in zip(targets, t_labels):
+        got = call(chk, flip_to_target, X_tr.copy(), y_tr.copy(), x_t.copy(), FLIP_BUDGET, what="flip_to_target")
+        idx = _as_indices(chk, got, len(y_tr), FLIP_BUDGET, "flip_to_target")
+        y_bad = y_tr.copy()
+        y_bad[idx] = 1 - y_bad[idx]
+        model = flip_svm().fit(X_tr, y_bad)
+        hits += int(model.predict(x_t[None, :])[0] != y_t)
+        accs.append(float(np.mean(model.predict(X_te) == y_te)))
+        r = rng.choice(len(y_tr), size=FLIP_BUDGET, replace=False)
+        y_rnd = y_tr.copy()
+        y_rnd[r] = 1 - y_rnd[r]
+        random_hits += int(flip_svm().fit(X_tr, y_rnd).predict(x_t[None, :])[0] != y_t)
+    chk.expect(
+        hits >= FLIP_NEEDED,
+        expected=f"at least {FLIP_NEEDED} of {FLIP_TARGETS} target points misclassified after retraining "
+                 f"on your {FLIP_BUDGET} flipped labels (5% of {len(y_tr)})",
+        seen=f"{hits} of {FLIP_TARGETS} (the same number of random flips: {random_hits} of {FLIP_TARGETS})",
+        why="poisoning does not need much of the data, it needs the right data: flips placed where they "
+            "matter for the target move its prediction, random ones do not",
+    )
+    return chk.passed(f"{hits}/{FLIP_TARGETS} targets flipped with {FLIP_BUDGET} labels (random flips: "
+                      f"{random_hits}/{FLIP_TARGETS}); overall test accuracy {clean_acc:.3f} -> {np.mean(accs):.3f} on average")
+
+
+# ---------------------------------------------------------------------------- task 2: poisoning the feedback loop
+LOOP = {"rounds": 6, "batch": 1000, "initial": 2000, "budget": 0.03, "ignore_above": 0.9}
+LOOP_MAX_CAUGHT = 0.70
+LOOP_MAX_DASHBOARD_DROP = 0.02
+
+
+class _Strict:
+    """Wraps the learner's craft function: every call is checked against the threat model."""
+
+    def __init__(self, chk, fn):
+        self.chk, self.fn, self.calls = chk, fn, 0
+
+    def __call__(self, X_campaign, X_ham, n_reports, spam_score):
+        self.calls += 1
+        R = call(self.chk, self.fn, X_campaign.copy(), X_ham.copy(), n_reports, spam_score, what="craft_reports")
+        try:
+            R = np.asarray(R, dtype=float)
+        except Exception:  # noqa: BLE001
+            self.chk.expect(False, expected="an array of word counts", seen=fmt(R))
+        d = len(poisoning.VOCABULARY)
+        self.chk.expect(R.ndim == 2 and R.shape[1] == d and len(R) <= n_reports,
+                        expected=f"at most {n_reports} rows of {d} word counts (the round's budget)",
+                        seen=f"shape {R.shape}",
+                        why="the attacker controls at most 3% of each round's labels")
+        self.chk.expect(np.all(np.isfinite(R)) and np.all(R == np.round(R)) and np.all((R >= 0) & (R <= poisoning.MAX_COUNT)),
+                        expected=f"mails: whole word counts between 0 and {poisoning.MAX_COUNT}",
+                        seen=f"values from {np.nanmin(R) if R.size else '-'} to {np.nanmax(R) if R.size else '-'}"
+                             f"{'' if np.all(R == np.round(R)) else ', not all whole numbers'}",
+                        why="a report is a real mail the attacker sent: counts of words")
+        return R
+
+
+@task(f"{A}/craft-reports", answer="craft_reports", misconceptions=["M8", "M6"])
+def check_craft_reports(craft_reports, seed, chk):
+    rs = int(seed % (2**31))
+    clean = poisoning.feedback_loop(None, random_state=rs, **LOOP)
+    strict = _Strict(chk, craft_reports)
+    attacked = poisoning.feedback_loop(strict, random_state=rs, **LOOP)
+    caught, before = float(attacked.campaign_caught[-1]), float(clean.campaign_caught[-1])
+    drop = float(clean.dashboard_accuracy[-1] - attacked.dashboard_accuracy[-1])
+    accepted = int(attacked.reports.sum())
+    chk.expect(
+        caught <= LOOP_MAX_CAUGHT,
+        expected=f"at most {LOOP_MAX_CAUGHT:.0%} of the campaign caught after {LOOP['rounds']} rounds "
+                 f"(without an attacker: {before:.0%})",
+        seen=f"{caught:.0%} caught; {accepted} of your reports passed the team's gate",
+        why="a few percent of the labels, placed where the filter still accepts them, are enough to shift a "
+            "targeted behaviour; reports the gate finds absurd are simply dropped",
+    )
+    chk.expect(
+        drop <= LOOP_MAX_DASHBOARD_DROP,
+        expected=f"the dashboard's overall accuracy within {LOOP_MAX_DASHBOARD_DROP:.0%} of the unattacked loop",
+        seen=f"{clean.dashboard_accuracy[-1]:.3f} without you, {attacked.dashboard_accuracy[-1]:.3f} with you",
+        why="a targeted attack that the team's dashboard notices gets investigated",
+    )
+    return chk.passed(f"campaign caught {before:.0%} -> {caught:.0%} with {accepted} accepted reports "
+                      f"({attacked.poisoned_share:.1%} of the labels); dashboard "
+                      f"{clean.dashboard_accuracy[-1]:.3f} -> {attacked.dashboard_accuracy[-1]:.3f}")
+
+
+# ---------------------------------------------------------------------------- task 3: finding the poison
+FIND_MIN_PRECISION = 0.6
+FIND_MIN_RECALL = 0.6
+_SPAM_WORDS = [poisoning.VOCABULARY.index(w) for w in
+               ("free", "winner", "prize", "click", "offer", "urgent", "cheap", "unsubscribe")]
+
+
+def _plain_reports(X_campaign, X_ham, n_reports, spam_score=None):
+    """A poisoner of the check's own: copies of the campaign with the generic spam words deleted."""
+    R = poisoning.copy_reports(X_campaign, X_ham, n_reports)
+    R[:, _SPAM_WORDS] = 0
+    return R
+
+
+def find_case(seed: int, style: str):
+    """A loop poisoned by `style` ("copies" or "plain"); returns the rows added after round 0 with
+    their labels and the truth, and the vetted initial rows."""
+    craft = poisoning.copy_reports if style == "copies" else _plain_reports
+    r = poisoning.feedback_loop(craft, random_state=int(seed % (2**31)), budget=0.03)
+    t = r.n_trusted
+    return r.X_train[t:], r.y_train[t:], r.is_poison[t:], r.X_train[:t], r.y_train[:t]
+
+
+@task(f"{A}/find-poisoned", answer="find_poisoned", misconceptions=["M8", "M1"])
+def check_find_poisoned(find_poisoned, seed, chk):
+    summary = []
+    for style in ("copies", "plain"):
+        X_new, y_new, truth, X_tr, y_tr = find_case(seed + (style == "plain"), style)
+        got = call(chk, find_poisoned, X_new.copy(), y_new.copy(), X_tr.copy(), y_tr.copy(), what="find_poisoned")
+        idx = _as_indices(chk, got, len(y_new), None, "find_poisoned")
+        flagged = np.zeros(len(y_new), bool)
+        flagged[idx] = True
+        tp = int(np.sum(flagged & truth))
+        precision = tp / max(int(flagged.sum()), 1)
+        recall = tp / int(truth.sum())
+        seen = (f"precision {precision:.2f}, recall {recall:.2f} ({int(flagged.sum())} flagged, {tp} of "
+                f"{int(truth.sum())} attacker reports among them; {len(y_new)} rows)")
+        chk.expect(
+            recall >= FIND_MIN_RECALL,
+            expected=f"recall >= {FIND_MIN_RECALL} on a loop poisoned with {style} of the campaign",
+            seen=seen,
+            why="a sanitiser that misses most of the poison leaves the attack in place",
+        )
+        chk.expect(
+            precision >= FIND_MIN_PRECISION,
+            expected=f"precision >= {FIND_MIN_PRECISION} on a loop poisoned with {style} of the campaign",
+            seen=seen,
+            why="flagging everything unusual also throws away honest users' data: a sanitiser has a cost",
+        )
+        summary.append(f"{style}: precision {precision:.2f}, recall {recall:.2f}")
+    return chk.passed("; ".join(summary))
