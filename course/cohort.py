@@ -637,7 +637,10 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
             todo.append(sub)
         graded = []
         n_workers = max(1, workers or os.cpu_count() or 1)
-        with cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
+        from threadpoolctl import threadpool_limits
+
+        # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
+        with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
             futures = {pool.submit(grade_one, sub, source, sandbox, course_dir): sub for sub in todo}
             for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
                             disable=not progress):
