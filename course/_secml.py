@@ -31,10 +31,15 @@ def quiet():
 
 def _import():
     os.makedirs(os.environ["SECML_HOME_DIR"], exist_ok=True)
+    root_handlers = list(logging.root.handlers)
     with quiet():
         from secml.array import CArray
         from secml.ml.classifiers import CClassifier
         from secml.adv.attacks.evasion import CAttackEvasionPGD, CAttackEvasionPGDLS
+    # secml adds a handler to the root logger that prints every library's log records to stdout
+    for handler in list(logging.root.handlers):
+        if handler not in root_handlers:
+            logging.root.removeHandler(handler)
     return CArray, CClassifier, CAttackEvasionPGD, CAttackEvasionPGDLS
 
 
