@@ -17,6 +17,50 @@ import numpy as np
 
 ALLOWED_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 MAX_DEPTH = 20
+# Fitted scikit-learn models that cross as their fitted state (plain data only), so that a model a
+# learner returns can be evaluated - differentiated, attacked - by the grading process itself. Only
+# these classes are ever re-created from such state; nothing in it can be code.
+SKLEARN_CLASSES = {
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.linear_model._stochastic_gradient.SGDClassifier",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.svm._classes.SVC",
+    "sklearn.neural_network._multilayer_perceptron.MLPClassifier",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._data.MinMaxScaler",
+    "sklearn.preprocessing._label.LabelBinarizer",
+    "sklearn.pipeline.Pipeline",
+}
+
+
+def _class_name(x) -> str:
+    return f"{type(x).__module__}.{type(x).__qualname__}"
+
+
+def _enc_model(x, depth):
+    state = {}
+    for key, value in vars(x).items():
+        try:
+            state[key] = _enc(value, depth + 1)
+        except WireError:
+            continue  # e.g. a random generator or an optimiser's state: not needed to predict
+    return {"__sklearn__": {"cls": _class_name(x), "state": state}}
+
+
+def _dec_model(spec, depth):
+    import importlib
+
+    name = str(spec.get("cls", ""))
+    if name not in SKLEARN_CLASSES:
+        raise WireError(f"refused model class {name}")
+    module, _, cls_name = name.rpartition(".")
+    cls = getattr(importlib.import_module(module), cls_name)
+    obj = cls.__new__(cls)
+    state = {str(k): _dec(v, depth + 1) for k, v in spec.get("state", {}).items()}  # no handles, no files
+    if "steps" in state and isinstance(state["steps"], list):
+        state["steps"] = [tuple(step) for step in state["steps"]]
+    obj.__dict__.update(state)
+    return obj
 
 
 class WireError(ValueError):
@@ -58,6 +102,8 @@ def _enc(x, depth=0, remote=None, files=None):
         if not all(isinstance(k, (str, int)) for k in x):
             raise WireError("dict keys must be strings or integers")
         return {"__dict__": [[_enc(k, depth + 1), _enc(v, depth + 1, remote, files)] for k, v in x.items()]}
+    if _class_name(x) in SKLEARN_CLASSES:
+        return _enc_model(x, depth)
     if remote is not None and not isinstance(x, type):
         return {"__remote__": remote(x)}
     raise WireError(f"a {type(x).__name__} cannot be graded: return numbers, strings, lists, dicts or numpy arrays")
@@ -100,6 +146,8 @@ def _dec(x, depth=0, remote=None, files=None):
             if remote is None:
                 raise WireError("an object handle cannot be read here")
             return remote(x["__remote__"])
+        if "__sklearn__" in x:
+            return _dec_model(x["__sklearn__"], depth)
         if "__set__" in x:
             return {_dec(v, depth + 1) for v in x["__set__"]}
         if "__bytes__" in x:

@@ -58,3 +58,24 @@ def test_remote_hook_and_files():
     assert len(seen) == 1
     got = _wire.decode(text, remote=lambda spec: ("proxy", spec["handle"]), files=lambda spec: spec["name"])
     assert got == [Path(__file__).name, ("proxy", 1)]
+
+
+@pytest.mark.parametrize("kind,scale", [("mlp", False), ("mlp", True), ("rbf-svm", False), ("logistic", True), ("linear-svm", False)])
+def test_fitted_models_cross_as_state_and_predict_the_same(kind, scale):
+    from course import datasets, models
+
+    X, y = datasets.make_2d("moons", n_samples=100)
+    m = models.fit(kind, X, y, scale=scale)
+    back = _wire.decode(_wire.encode(m))
+    assert type(back) is type(m)
+    assert np.array_equal(back.predict(X), m.predict(X))
+    np.testing.assert_allclose(models.decision_scores(back, X), models.decision_scores(m, X))
+
+
+def test_only_allow_listed_model_classes_are_recreated():
+    spec = {"__sklearn__": {"cls": "os.system", "state": {}}}
+    with pytest.raises(_wire.WireError, match="refused model class"):
+        _wire.decode(json.dumps(spec))
+    spec = {"__sklearn__": {"cls": "sklearn.svm._classes.SVC", "state": {"kernel": {"__remote__": {"handle": 1}}}}}
+    with pytest.raises(_wire.WireError, match="handle"):
+        _wire.decode(json.dumps(spec), remote=lambda s: s)

@@ -1,0 +1,127 @@
+"""Checks of exercise 08 (confidentiality through the API): M5 - "AML is ordinary security".
+
+The targets are built here from the task's seed and reach the learner's functions only through a
+`course.api.PredictionAPI` (which counts queries and refuses those beyond its budget). Results are
+judged against the threat model: the query budget, fidelity on images the check keeps to itself,
+membership advantage on the check's own members and non-members, decisions kept by a restriction.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from course import api, defenses, privacy
+from course.checks import call, task
+from course.feedback import fmt
+
+A = "08-confidentiality"
+QUERY_BUDGET = 300
+FIDELITY_TARGET = 0.85
+ADVANTAGE_TARGET = 0.45
+AUC_DROP = 0.10
+N_MEMBERS = 500
+
+
+def _seed(seed: int) -> int:
+    return int(seed) % (2**31 - 1)
+
+
+def _holds(obj, target, depth: int = 2) -> bool:
+    """Whether obj is, or (shallowly) refers to, the target or an API around it."""
+    if obj is target or isinstance(obj, api.PredictionAPI):
+        return True
+    if depth == 0:
+        return False
+    values = list(vars(obj).values()) if hasattr(obj, "__dict__") else []
+    for v in values:
+        if isinstance(v, (list, tuple)):
+            if any(_holds(x, target, depth - 1) for x in v):
+                return True
+        elif _holds(v, target, depth - 1):
+            return True
+    return False
+
+
+# --------------------------------------------------------------------------- task 1
+@task(f"{A}/steal", answer="steal_model", misconceptions=["M5"])
+def check_steal(steal_model, seed, chk):
+    from threadpoolctl import threadpool_limits
+
+    s = defenses.digits_setting(random_state=_seed(seed))
+    with threadpool_limits(limits=1):
+        target = api.make_secret_model(s.X_train, s.y_train, _seed(seed))
+    service = api.PredictionAPI(target, output="label", max_queries=QUERY_BUDGET)
+    pool = s.X_attacker[:450].copy()
+    try:
+        copy = call(chk, steal_model, service, pool, what="steal_model")
+    except api.QueryBudgetExceeded as e:  # pragma: no cover - call() turns it into a failed check
+        chk.expect(False, expected=f"at most {QUERY_BUDGET} queries", seen=str(e))
+    chk.expect(service.queries_used <= QUERY_BUDGET, expected=f"at most {QUERY_BUDGET} queries",
+               seen=f"{service.queries_used} queries")
+    chk.expect(hasattr(copy, "predict"), expected="a fitted copy with a predict method", seen=fmt(copy))
+    chk.expect(not _holds(copy, target), expected="a model of your own, trained on the API's answers",
+               seen="an object that holds the service (or its model)",
+               why="forwarding requests to the service is using it, not stealing it")
+    agree = privacy.fidelity(copy, target, s.X)
+    chk.expect(
+        agree >= FIDELITY_TARGET,
+        expected=f"fidelity >= {FIDELITY_TARGET} (agreement with the service on {len(s.y)} images you never saw)",
+        seen=f"fidelity {agree:.3f} after {service.queries_used} queries",
+        why="the service was behind authentication and TLS, and a few hundred ordinary queries still copy it",
+    )
+    return chk.passed(f"fidelity {agree:.3f} with {service.queries_used} of {QUERY_BUDGET} queries "
+                      f"(the target was a {type(target).__name__})")
+
+
+# --------------------------------------------------------------------------- tasks 2 and 3: the hospital
+def _hospital(seed):
+    from sklearn.ensemble import RandomForestClassifier
+    from threadpoolctl import threadpool_limits
+
+    patients = privacy.make_patients(3000, random_state=_seed(seed))
+    split = privacy.membership_split(patients.X, patients.y, N_MEMBERS, random_state=_seed(seed))
+    with threadpool_limits(limits=1):
+        model = RandomForestClassifier(n_estimators=100, random_state=_seed(seed) % 1000).fit(split.X_members, split.y_members)
+    return split, model
+
+
+@task(f"{A}/membership", answer="membership_scores", misconceptions=["M5"])
+def check_membership(membership_scores, seed, chk):
+    split, model = _hospital(seed)
+    service = api.PredictionAPI(model, output="proba", max_queries=len(split.member))
+    scores = call(chk, membership_scores, service, split.X_candidates.copy(), split.y_candidates.copy(),
+                  split.X_attacker.copy(), split.y_attacker.copy(), what="membership_scores")
+    scores = np.asarray(scores, dtype=float).ravel() if scores is not None else np.array([])
+    chk.expect(scores.shape == (len(split.member),), expected=f"one score per candidate ({len(split.member)})",
+               seen=f"shape {scores.shape}")
+    chk.expect(np.all(np.isfinite(scores)), expected="finite scores", seen="NaN or inf among the scores")
+    adv, area = privacy.advantage(scores, split.member), privacy.auc(scores, split.member)
+    chk.expect(
+        adv >= ADVANTAGE_TARGET,
+        expected=f"membership advantage >= {ADVANTAGE_TARGET} (best TPR - FPR; guessing gives about 0)",
+        seen=f"advantage {adv:.3f}, AUC {area:.3f}",
+        why="being in a hospital's training data means having been its patient: the API leaks it to any customer",
+    )
+    return chk.passed(f"advantage {adv:.3f}, AUC {area:.3f} on {len(split.member)} candidates (half of them patients)")
+
+
+@task(f"{A}/restriction", answer="restrict_output", misconceptions=["M5"])
+def check_restriction(restrict_output, seed, chk):
+    split, model = _hospital(seed)
+    P = model.predict_proba(split.X_candidates)
+    out = call(chk, restrict_output, P.copy(), what="restrict_output")
+    out = np.asarray(out, dtype=float) if out is not None else np.array([])
+    chk.expect(out.shape == P.shape, expected=f"an array of shape {P.shape} (one answer per row)", seen=f"shape {out.shape}")
+    chk.expect(np.all(np.isfinite(out)), expected="finite numbers", seen="NaN or inf in the output")
+    kept = float(np.mean(out.argmax(axis=1) == P.argmax(axis=1)))
+    chk.expect(kept >= 0.99, expected="the same decision (top class) for at least 99% of requests",
+               seen=f"decisions kept for {kept:.1%}",
+               why="a restriction that changes the service's decisions breaks it for its legitimate users")
+    before = privacy.auc(privacy.confidence_scores(P, split.y_candidates), split.member)
+    after = privacy.auc(privacy.confidence_scores(out, split.y_candidates), split.member)
+    chk.expect(
+        after <= before - AUC_DROP,
+        expected=f"the threshold attack's AUC at most {before - AUC_DROP:.3f} ({AUC_DROP} below full output, {before:.3f})",
+        seen=f"AUC {after:.3f} with your restriction",
+        why="an output restriction is a mitigation only if it measurably weakens the attack",
+    )
+    return chk.passed(f"attack AUC {before:.3f} -> {after:.3f}; decisions kept for {kept:.1%}")
