@@ -51,6 +51,11 @@ def run(cmd: list, **kw) -> None:
 
 
 def check_python() -> None:
+    if sys.version_info[:2] == (3, 11) and sys.version_info < (3, 11, 5):
+        fail(
+            f"this course needs Python 3.11.5 or newer (a pinned package requires it); this is {sys.version.split()[0]}.",
+            "install a newer Python 3.11 or 3.12 (python.org, pyenv, or your package manager) and run this file with it.",
+        )
     if sys.version_info[:2] not in SUPPORTED:
         fail(
             f"this course needs Python 3.11 or 3.12; this is {sys.version.split()[0]} ({sys.executable}).",

@@ -96,6 +96,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--allow-weak-sandbox", action="store_true", help="grade even without bubblewrap (weaker isolation)")
     g.add_argument("--no-sandbox", action="store_true", help=argparse.SUPPRESS)
     g.set_defaults(func=_grade)
+    from course import workshop
+
+    workshop.add_commands(sub)  # agenda, site, bundle
     b = sub.add_parser("bench", help="execute every notebook and print wall times")
     b.add_argument("notebooks", nargs="*", help="notebooks to run (default: lessons, solutions, exercises)")
     b.add_argument("--grading", type=int, metavar="N", default=0,

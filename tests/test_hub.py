@@ -1,0 +1,325 @@
+"""The workshop hub (workshop/hub/): JupyterHub on loopback, the whole nbgrader loop between users.
+
+JupyterHub runs workshop/hub/jupyterhub_config.py as it is, with its configurable-http-proxy
+from npm, a test authenticator, the local process spawner and real system accounts (created by
+the hub, removed by the test). Through the hub's REST API and each user's own server, the
+instructor releases 01-ml-recap, two learners fetch it, one submits the solution and one the
+blank, the instructor collects and autogrades, and the scores must be the auto-graded maximum
+and 0. The round-trip time is written to test-artifacts/hub-round-trip.json.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import IN_CI, ROOT, require
+from course import workshop
+
+ASSIGNMENT = "01-ml-recap"
+COURSE_ID = "aml-course"
+INSTRUCTOR = "amlhub-teacher"
+LEARNERS = ["amlhub-ada", "amlhub-bob"]
+USERS = [INSTRUCTOR, *LEARNERS]
+ARTIFACTS = ROOT / "test-artifacts"
+SBIN_PATH = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _call(method: str, url: str, token: str, body=None, form=None, timeout: float = 60):
+    """(status, headers, parsed body) of one HTTP request; never raises for an HTTP error status."""
+    headers = {"Authorization": f"token {token}"}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    elif form is not None:
+        data, headers["Content-Type"] = urllib.parse.urlencode(form).encode(), "application/x-www-form-urlencoded"
+    elif method in ("POST", "PUT"):
+        data = b""
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, hdrs, raw = r.status, r.headers, r.read()  # case-insensitive
+    except urllib.error.HTTPError as e:
+        status, hdrs, raw = e.code, e.headers, e.read()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = raw.decode(errors="replace")
+    return status, hdrs, parsed
+
+
+def _wait(what: str, condition, timeout: float, interval: float = 1.0, log=None):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            last = condition()
+            if last:
+                return last
+        except OSError as e:  # connection refused while starting
+            last = e
+        time.sleep(interval)
+    tail = log().strip()[-4000:] if log else ""
+    pytest.fail(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})\n{tail}")
+
+
+def _processes_of(users: list) -> list:
+    import psutil
+
+    uids = set()
+    for u in users:
+        try:
+            uids.add(pwd.getpwnam(u).pw_uid)
+        except KeyError:
+            pass
+    found = []
+    for p in psutil.process_iter(["uids"]):
+        try:
+            if p.info["uids"] and p.info["uids"].real in uids:
+                found.append(p)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return found
+
+
+def _remove_users(users: list) -> None:
+    """Stop the test accounts' processes (by pid) and delete the accounts with their homes."""
+    import psutil
+
+    procs = _processes_of(users)
+    for p in procs:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+    for p in _processes_of(users):
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    for u in users:
+        try:
+            pwd.getpwnam(u)
+        except KeyError:
+            continue
+        subprocess.run([shutil.which("userdel", path=SBIN_PATH) or "userdel", "--remove", u], capture_output=True,
+                       timeout=60)
+        subprocess.run([shutil.which("groupdel", path=SBIN_PATH) or "groupdel", u], capture_output=True, timeout=60)
+
+
+def _auto_points(notebook: Path) -> int:
+    """Points of the autograder test cells (graded, not answer cells) of a source notebook."""
+    nb = json.loads(notebook.read_text())
+    total = 0
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
+            total += meta.get("points", 0)
+    return total
+
+
+def _answer(blank: dict, solution: Path) -> dict:
+    """The blank notebook with every answer cell filled in from the solution (as a learner would)."""
+    source = json.loads(solution.read_text())
+    answers = {}
+    for cell in source["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution"):
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            lines = [l for l in text.splitlines() if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+            answers[meta["grade_id"]] = "\n".join(lines)
+    filled = json.loads(json.dumps(blank))
+    n = 0
+    for cell in filled["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in answers:
+            cell["source"] = answers[meta["grade_id"]]
+            n += 1
+    assert n == len(answers) and n > 0, f"filled {n} of {len(answers)} answer cells"
+    return filled
+
+
+@pytest.mark.slow
+def test_hub_round_trip_release_fetch_submit_collect_autograde():
+    require("configurable-http-proxy")
+    if shutil.which("useradd", path=SBIN_PATH) is None:
+        require("useradd")  # skips locally, fails in CI
+    if os.geteuid() != 0:
+        message = "the hub test creates system accounts: it needs root"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    if not Path(workshop.HUB_PYTHON).exists():
+        message = f"{workshop.HUB_PYTHON} (the hub's interpreter, readable by every user) is missing"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+
+    env_dir = workshop.ensure_hub_env()  # built by .ci/install-system; built here if missing (~90 s)
+    workshop.install_course(env_dir)     # this checkout's course package, as a room's admin would
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    _remove_users(USERS)  # leftovers of an interrupted run
+    base = Path(tempfile.mkdtemp(prefix="aml-hub-", dir="/tmp"))
+    base.chmod(0o755)
+    exchange, configs, state = base / "exchange", base / "config", base / "state"
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    for role in ("instructor", "learner"):
+        shutil.copytree(ROOT / "workshop" / "hub" / role, configs / role)
+    subprocess.run(["chmod", "-R", "a+rX", str(configs)], check=True)
+
+    port, hub_port, proxy_port = _free_port(), _free_port(), _free_port()
+    url = f"http://127.0.0.1:{port}"
+    admin = secrets.token_hex(24)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH" and not k.startswith("AML_HUB_")}
+    env.update({
+        "PATH": f"{env_dir / 'bin'}{os.pathsep}{SBIN_PATH}",  # the hub runs useradd
+        "AML_HUB_AUTH": "dummy",
+        "AML_HUB_BIND_URL": url,
+        "AML_HUB_HUB_BIND_URL": f"http://127.0.0.1:{hub_port}",
+        "AML_HUB_PROXY_API_URL": f"http://127.0.0.1:{proxy_port}",
+        "AML_HUB_STATE_DIR": str(state),
+        "AML_HUB_CONFIG_DIRS": str(configs),
+        "AML_HUB_USER_ENV": str(env_dir),
+        "AML_HUB_EXCHANGE": str(exchange),
+        "AML_HUB_COURSE_ID": COURSE_ID,
+        "AML_HUB_INSTRUCTORS": INSTRUCTOR,
+        "AML_HUB_LEARNERS": ",".join(LEARNERS),
+        "AML_HUB_API_TOKEN": admin,
+    })
+    log_file = base / "hub.log"
+    log = open(log_file, "w")
+    hub = subprocess.Popen([str(env_dir / "bin" / "jupyterhub"), "-f", str(ROOT / "workshop" / "hub" / "jupyterhub_config.py")],
+                           cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    read_log = lambda: log_file.read_text(errors="replace")  # noqa: E731
+    api = f"{url}/hub/api"
+    try:
+        _wait("the hub's API", lambda: hub.poll() is None and _call("GET", f"{api}/", admin, timeout=5)[0] == 200,
+              timeout=90, log=read_log)
+        assert hub.poll() is None, read_log()[-4000:]
+
+        # The hub created the system accounts of its roster (LocalAuthenticator.create_system_users).
+        for u in USERS:
+            pwd.getpwnam(u)
+        status, _, groups = _call("GET", f"{api}/groups", admin)
+        assert status == 200
+        members = {g["name"]: set(g["users"]) for g in groups}
+        assert members[f"formgrade-{COURSE_ID}"] == {INSTRUCTOR}
+        assert members[f"nbgrader-{COURSE_ID}"] == set(LEARNERS)
+
+        # The instructor's course folder: the repository's solutions/ with its nbgrader_config.py.
+        teacher = pwd.getpwnam(INSTRUCTOR)
+        course_dir = Path(teacher.pw_dir) / "aml-course"
+        shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course_dir / "solutions" / ASSIGNMENT,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+        shutil.copy2(ROOT / "nbgrader_config.py", course_dir / "nbgrader_config.py")
+        subprocess.run(["chown", "-R", f"{teacher.pw_uid}:{teacher.pw_gid}", str(course_dir)], check=True)
+
+        for u in USERS:
+            status, _, _ = _call("POST", f"{api}/users/{u}/server", admin)
+            assert status in (201, 202), f"starting {u}'s server: HTTP {status}\n{read_log()[-3000:]}"
+
+        def ready():
+            return all(_call("GET", f"{api}/users/{u}", admin)[2].get("servers", {}).get("", {}).get("ready") for u in USERS)
+
+        _wait("three single-user servers", ready, timeout=180, interval=2, log=read_log)
+        tokens = {}
+        for u in USERS:
+            status, _, body = _call("POST", f"{api}/users/{u}/tokens", admin, body={"note": "hub test", "expires_in": 3600})
+            assert status in (200, 201), f"token for {u}: HTTP {status} {body}"
+            tokens[u] = body["token"]
+
+        def on(user, method, path, **kw):
+            return _call(method, f"{url}/user/{user}/{path}", tokens[user], **kw)
+
+        # The formgrader's CSP fix holds for the instructor only; learners have no formgrader.
+        status, headers, _ = on(INSTRUCTOR, "GET", "formgrader")
+        assert status == 200, f"formgrader: HTTP {status}"
+        assert "frame-ancestors 'self'" in headers.get("Content-Security-Policy", ""), dict(headers)
+        status, headers, _ = on(LEARNERS[0], "GET", "lab")
+        assert status == 200 and "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), dict(headers)
+        assert on(LEARNERS[0], "GET", "formgrader/api/status")[0] == 404
+
+        start = time.perf_counter()
+        fg = f"formgrader/api/assignment/{ASSIGNMENT}"
+        for action in ("assign", "release"):
+            status, _, body = on(INSTRUCTOR, "POST", f"{fg}/{action}", timeout=300)
+            assert status == 200 and body.get("success"), f"{action}: HTTP {status} {body}"
+        released = time.perf_counter()
+
+        nb_path = f"{COURSE_ID}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+        for learner in LEARNERS:
+            status, _, listing = on(learner, "GET", f"assignments?course_id={COURSE_ID}")
+            assert status == 200, listing
+            assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "released" for a in listing["value"]), listing
+            status, _, listing = on(learner, "POST", "assignments/fetch",
+                                    form={"assignment_id": ASSIGNMENT, "course_id": COURSE_ID})
+            assert status == 200, listing
+            status, _, model = on(learner, "GET", f"api/contents/{nb_path}")
+            assert status == 200, f"{learner} has no fetched notebook at ~/{nb_path}: {model}"
+            if learner == LEARNERS[0]:  # the first learner answers every task; the second submits the blank
+                filled = _answer(model["content"], ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+                status, _, saved = on(learner, "PUT", f"api/contents/{nb_path}",
+                                      body={"type": "notebook", "format": "json", "content": filled})
+                assert status == 200, saved
+            status, _, result = on(learner, "POST", "assignments/submit",
+                                   form={"assignment_id": ASSIGNMENT, "course_id": COURSE_ID})
+            assert status == 200 and not (isinstance(result, dict) and result.get("success") is False), result
+        submitted = time.perf_counter()
+
+        status, _, body = on(INSTRUCTOR, "POST", f"{fg}/collect", timeout=120)
+        assert status == 200 and body.get("success"), f"collect: {body}"
+        for learner in LEARNERS:
+            status, _, body = on(INSTRUCTOR, "POST", f"formgrader/api/submission/{ASSIGNMENT}/{learner}/autograde",
+                                 timeout=600)
+            assert status == 200 and body.get("success"), f"autograde {learner}: {body}"
+        status, _, submissions = on(INSTRUCTOR, "GET", f"formgrader/api/submissions/{ASSIGNMENT}")
+        assert status == 200, submissions
+        seconds = time.perf_counter() - start
+
+        scores = {s["student"]: s for s in submissions}
+        auto = _auto_points(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+        assert auto > 0
+        solution, blank = scores[LEARNERS[0]], scores[LEARNERS[1]]
+        assert solution["autograded"] and blank["autograded"]
+        assert solution["score"] == pytest.approx(auto), f"solution: {solution['score']} of {auto} auto-graded points"
+        assert solution["max_score"] >= auto
+        assert blank["score"] == 0, f"blank: {blank['score']}"
+        record = {
+            "assignment": ASSIGNMENT, "round_trip_seconds": round(seconds, 1),
+            "release_seconds": round(released - start, 1), "fetch_and_submit_seconds": round(submitted - released, 1),
+            "collect_and_autograde_seconds": round(seconds - (submitted - start), 1),
+            "scores": {k: {"score": v["score"], "max_score": v["max_score"]} for k, v in scores.items()},
+            "jupyterhub": _call("GET", f"{api}/", admin)[2].get("version"),
+        }
+        (ARTIFACTS / "hub-round-trip.json").write_text(json.dumps(record, indent=1) + "\n")
+        print(f"hub round trip (release → fetch → submit → collect → autograde ×2): {seconds:.1f} s")
+    finally:
+        if hub.poll() is None:
+            os.killpg(hub.pid, signal.SIGTERM)  # the hub stops every user's server and its proxy
+            try:
+                hub.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(hub.pid, signal.SIGKILL)
+                hub.wait(timeout=30)
+        log.close()
+        shutil.copy2(log_file, ARTIFACTS / "hub.log")
+        _remove_users(USERS)
+        shutil.rmtree(base, ignore_errors=True)
