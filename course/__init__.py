@@ -1,7 +1,14 @@
 """Adversarial machine learning for industry practitioners: the course's Python package.
 
-One module per idea: `datasets`, `models`, `attacks`, `evaluation`, `plots`, `widgets`,
-`feedback` and `checks` (what graded cells call), `grading` (self-check and release), `cli`.
+One module per idea:
+- the material: `datasets` (offline data), `models` (small models and their gradients), `attacks`
+  (evasion through secml), `api` (a model behind a counted prediction API, query attacks),
+  `economics`, `poisoning`, `supply_chain`, `privacy`, `defenses`, `evaluation` (robust accuracy,
+  security curves, the adaptive evaluation harness), `threat_model`, `beliefs` (the mental-model check);
+- the notebooks' helpers: `plots`, `widgets`;
+- grading: `feedback` and `checks` (what graded cells call), `grading` (release, self-check),
+  `cohort`, `sandbox`, `runner`, `submissions`, `report` (`course grade`);
+- delivery: `workshop` (agendas, site, offline bundle), `bench`, `environment`, and `cli` (`course ...`).
 Importing `course` prints nothing and imports nothing heavy; secml is loaded only by
 `course.attacks`, quietly, with its data folder in a writable scratch place.
 """
