@@ -26,15 +26,16 @@ def completion(answers, ids, chk):
     return chk.passed(f"{len(ids)} items answered ({ids[0]} ... {ids[-1]}); your result is shown below, not graded")
 
 
-_FIRST = beliefs.HALVES["first"]
-_SECOND = beliefs.HALVES["second"]
+def register_completion_tasks(assignment: str) -> None:
+    """The two completion-graded halves of the mental-model check, for exercise 00 and exercise 10."""
+    for half in ("first", "second"):
+        ids = beliefs.HALVES[half]
+
+        def check_half(answers, seed, chk, ids=ids):
+            return completion(answers, ids, chk)
+
+        task(f"{assignment}/{half}-half", answer="answers", kind="value",
+             misconceptions=beliefs.misconceptions_of(ids))(check_half)
 
 
-@task(f"{A}/first-half", answer="answers", kind="value", misconceptions=beliefs.misconceptions_of(_FIRST))
-def check_first_half(answers, seed, chk):
-    return completion(answers, _FIRST, chk)
-
-
-@task(f"{A}/second-half", answer="answers", kind="value", misconceptions=beliefs.misconceptions_of(_SECOND))
-def check_second_half(answers, seed, chk):
-    return completion(answers, _SECOND, chk)
+register_completion_tasks(A)

@@ -7,20 +7,6 @@ The threat-model task of the exercise is graded by hand with its rubric.
 """
 from __future__ import annotations
 
-from course import beliefs
-from course.checks import task
-from course.checks.welcome import completion
+from course.checks.welcome import register_completion_tasks
 
-A = "10-wrap-up"
-_FIRST = beliefs.HALVES["first"]
-_SECOND = beliefs.HALVES["second"]
-
-
-@task(f"{A}/first-half", answer="answers", kind="value", misconceptions=beliefs.misconceptions_of(_FIRST))
-def check_first_half(answers, seed, chk):
-    return completion(answers, _FIRST, chk)
-
-
-@task(f"{A}/second-half", answer="answers", kind="value", misconceptions=beliefs.misconceptions_of(_SECOND))
-def check_second_half(answers, seed, chk):
-    return completion(answers, _SECOND, chk)
+register_completion_tasks("10-wrap-up")
