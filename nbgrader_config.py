@@ -21,6 +21,8 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 # Per-cell time limit while grading; a cell that runs longer scores 0 and grading goes on.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
+# Kernels started for grading keep their own log quiet (ipykernel warns about TCP on every start).
+c.Execute.extra_arguments = ["--IPKernelApp.log_level=ERROR"]
 
 # Restore test cells a learner deleted (otherwise they would score None, silently).
 c.OverwriteCells.add_missing_cells = True

@@ -27,7 +27,7 @@ def execute(path: Path, timeout: int = 600, allow_errors: bool = False):
     start = time.perf_counter()
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-        resources={"metadata": {"path": str(path.parent)}},
+        resources={"metadata": {"path": str(path.parent)}}, extra_arguments=["--IPKernelApp.log_level=ERROR"],
     ).execute()
     return nb, time.perf_counter() - start
 
