@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -41,3 +43,15 @@ def solution_paths() -> list:
 
 def assignment_ids() -> list:
     return [p.parent.name for p in solution_paths()]
+
+
+def stop_process_group(proc, timeout: float = 30) -> None:
+    """Stop a server started with start_new_session=True: SIGTERM to its group, SIGKILL if it lingers."""
+    if proc.poll() is not None:
+        return
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=timeout)

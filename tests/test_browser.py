@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, ROOT, require
+from conftest import IN_CI, ROOT, require, stop_process_group
 
 ARTIFACTS = ROOT / "test-artifacts"
 LESSON = "lessons/01-ml-recap.ipynb"
@@ -188,12 +187,7 @@ def test_lesson_widget_and_exercise_in_headless_chromium(tmp_path):
         (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
         print("browser timings:", timings)
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(server.pid, signal.SIGKILL)
+        stop_process_group(server, timeout=30)
         if (ROOT / LESSON).read_bytes() != lesson_bytes:  # never leave outputs in the repository's lesson
             (ROOT / LESSON).write_bytes(lesson_bytes)
         for folder, existed in had_checkpoints.items():  # JupyterLab makes a checkpoint when it opens a file

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, stop_process_group
 from course import environment
 
 sys.path.insert(0, str(ROOT))
@@ -112,9 +111,4 @@ def test_the_main_command_starts_headless_and_serves_the_lessons(tmp_path):
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 200 and b"JupyterLab" in r.read()
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        stop_process_group(proc, timeout=30)

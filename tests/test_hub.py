@@ -14,7 +14,6 @@ import os
 import pwd
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, ROOT, require
+from conftest import IN_CI, ROOT, require, stop_process_group
 from course import workshop
 
 ASSIGNMENT = "01-ml-recap"
@@ -312,13 +311,7 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
         (ARTIFACTS / "hub-round-trip.json").write_text(json.dumps(record, indent=1) + "\n")
         print(f"hub round trip (release → fetch → submit → collect → autograde ×2): {seconds:.1f} s")
     finally:
-        if hub.poll() is None:
-            os.killpg(hub.pid, signal.SIGTERM)  # the hub stops every user's server and its proxy
-            try:
-                hub.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                os.killpg(hub.pid, signal.SIGKILL)
-                hub.wait(timeout=30)
+        stop_process_group(hub, timeout=60)  # the hub stops every user's server and its proxy
         log.close()
         shutil.copy2(log_file, ARTIFACTS / "hub.log")
         _remove_users(USERS)
