@@ -150,16 +150,24 @@ def test_answer_keys_are_imported_only_by_the_checks():
         assert "checks.keys" not in _notebook_code(path), f"{path.name} mentions course.checks.keys"
 
 
-def test_sandbox_hides_the_answer_keys():
+@pytest.mark.slow
+def test_the_grading_sandbox_cannot_read_the_answer_keys(tmp_path):
+    from conftest import require
+
     from course.grader.sandbox import KEYS, Sandbox
 
-    assert KEYS == PACKAGE / "checks" / "keys" and KEYS.is_dir()
-    sandbox = Sandbox(use_cgroups=False)
-    if not sandbox.bwrap:
-        pytest.skip("bubblewrap is not installed (the slow tier runs the sandbox itself)")
-    cmd = sandbox.command(Path("/tmp"), ["true"])
-    i = cmd.index("--tmpfs", cmd.index("--ro-bind"))
-    assert cmd[i + 1] == str(KEYS), "the keys' folder must be covered by an empty tmpfs after the package is mounted"
+    require("bwrap")
+    assert KEYS == PACKAGE / "checks" / "keys" and any(KEYS.glob("*.py"))
+    probe = ("import pathlib, course\n"
+             "keys = pathlib.Path(course.__file__).parent / 'checks' / 'keys'\n"
+             "print(sorted(p.name for p in keys.iterdir()))\n"
+             "try:\n    import course.checks.keys.threat_modelling\n    print('imported')\n"
+             "except ImportError as e:\n    print('ImportError')\n")
+    run = Sandbox(use_cgroups=False).start(tmp_path, [sys.executable, "-c", probe], {"PATH": "/usr/bin:/bin"})
+    out, err = run.proc.communicate(timeout=60)
+    run.kill()
+    assert out.decode().split() == ["[]", "ImportError"], (
+        f"in the sandbox, course/checks/keys must be an empty folder and its modules unimportable; saw {out!r} {err[-500:]!r}")
 
 
 def test_ruff_is_clean():
