@@ -1,9 +1,9 @@
 """Attacks, with the threat model explicit: numpy in, numpy out.
 
-- `gradient`: white-box attacks. `evade` runs secml's PGD with line search (PGD-LS, the
-  course's library attack) or PGD; `pgd` and `fgsm` are the course's own batched PGD and
-  one-step attack on the margin loss of any model with a gradient (abstentions, BPDA and EOT
-  included), used by the evaluation harness.
+- `gradient`: white-box attacks. The course's one PGD (`pgd_steps`, on the margin, batched):
+  `pgd` and `fgsm` for any model with a gradient (abstentions, BPDA and EOT included, the
+  evaluation harness's attacks) and `evade(method="pgd")` from two starts per point; `evade`'s
+  default, "pgd-ls", is secml's PGD with a line search (the security evaluation curves).
 - `query`: black-box attacks through a counted `PredictionAPI`: `score_attack`,
   `boundary_attack`, `probe_fraud` (lesson 05), `nes_attack`; and `evasion_rate`,
   `success_by_queries` to measure them.

@@ -1,10 +1,12 @@
-"""Attacks, with the threat model explicit: numpy in, numpy out.
+"""White-box attacks, with the threat model explicit: numpy in, numpy out.
 
-`evade` runs gradient-based evasion (secml's PGD or PGD with line search) against a fitted
-scikit-learn model, within a perturbation budget in the L2, L1 or L-infinity norm, inside
-feature bounds, changing only the features the attacker controls. `project` is the same
-constraint set as a plain function, so learners and tests can check a result against it.
-Query-based building blocks (a counted prediction API) live in `course.science.services`.
+There is one PGD in the course (Madry et al., ICLR 2018): `pgd_steps`, projected gradient ascent
+on the attacker's margin (best wrong class minus the true class), batched over points, with the
+one projection of `course.ground.threat`. `pgd` runs it on any model with a gradient (the
+evaluation harness's attack: abstentions, BPDA and EOT through `gradient_view`), `fgsm` is its
+one-step form, and `evade(method="pgd")` runs it from two starts per point, as lesson 03 shows.
+`evade(method="pgd-ls")`, the default, is secml's PGD with a line search (Biggio & Roli 2018):
+the library the course's research lab wrote, kept for the security evaluation curves.
 """
 from __future__ import annotations
 
@@ -53,7 +55,9 @@ def evade(
     norm : "l2", "l1" or "linf".
     bounds : (lower, upper), scalars or one value per feature: the valid input range.
     changeable : boolean mask of the features the attacker may change (default: all).
-    method : "pgd-ls" (projected gradient descent with line search, secml's default) or "pgd".
+    method : "pgd-ls" (projected gradient descent with line search, secml's) or "pgd" (the course's
+        own PGD, `pgd_steps`: fixed steps of `step_size`, started from the point and from the
+        nearest init point of another class, the better of the two kept).
     y_target : a class label to aim for (targeted attack), or None to cause any error.
     steps : iterations of the optimiser per point.
     step_size : first step length (default: a fifth of the budget).
@@ -67,8 +71,6 @@ def evade(
     X_adv : array like X, every row within the threat model around the matching row of X.
     paths : list of arrays (only with return_paths=True).
     """
-    from course.science import _secml
-
     X = np.atleast_2d(np.asarray(X, dtype=float))
     y = np.asarray(y).ravel()
     if len(X) != len(y):
@@ -91,20 +93,28 @@ def evade(
         X_adv = X.copy()
         return (X_adv, [x[None, :] for x in X]) if return_paths else X_adv
 
+    eta = float(step_size) if step_size else max(budget / 5.0, 1e-4)
+    show = progress if progress is not None else len(X) > 20
+    if method == "pgd":
+        if y_target is not None:
+            raise ValueError("a targeted attack (y_target) needs method='pgd-ls'")
+        pool = X if init_points is None else np.atleast_2d(np.asarray(init_points, dtype=float))
+        X_adv, paths = _pgd_two_starts(model, X, y, budget, norm=norm, bounds=(lb, ub), changeable=mask, steps=int(steps),
+                                       step_size=eta, pool=pool, record=return_paths, progress=show)
+        return (X_adv, paths) if return_paths else X_adv
+
+    from course.science import _secml
+
     # secml's L2/L1 constraint; for L-inf the per-point box does the work, so the L2 radius
     # is set where it can never bind (the corner of the L-inf ball).
     distance = "l1" if norm == "l1" else "l2"
     dmax = budget * np.sqrt(d) * 1.01 if norm == "linf" else budget
-    eta = float(step_size) if step_size else max(budget / 5.0, 1e-4)
     solver = {"eta": eta, "eta_min": eta / 10.0, "eta_max": None, "max_iter": int(steps), "eps": 1e-6}
-    if method == "pgd":
-        solver = {"eta": eta, "max_iter": int(steps), "eps": 1e-6}
     target = None if y_target is None else classes.index(y_target)
     attack = _secml.make_attack(
         model, d, method=method, distance=distance, dmax=dmax, lb=lb, ub=ub,
         solver_params=solver, y_target=target, init_points=X if init_points is None else init_points,
     )
-    show = progress if progress is not None else len(X) > 20
     X_adv = np.empty_like(X)
     paths = []
     for i in tqdm(range(len(X)), desc=f"evasion ({norm}, budget {budget:g})", disable=not show, leave=False):
@@ -180,8 +190,14 @@ def gradient_view(model, trust, pre=None, samples=1, name=""):
 
 
 def pgd_steps(view, X, y, budget, *, norm, bounds, changeable, steps, step_size, random_start, rng, evaded_fn=None,
-              X_start=None):
-    """Projected gradient ascent on the margin; with `evaded_fn`, points stop moving once evaded."""
+              X_start=None, trace=None):
+    """Projected gradient ascent on the margin; with `evaded_fn`, points stop moving once evaded.
+
+    The core of the course's PGD, in four lines of the loop: the margin's gradient, a step of
+    `step_size` along it (its sign for L-inf, its direction for L2 and L1), the projection back
+    into the threat model around each x, and (optionally) stopping the points already evaded.
+    With `trace` (a list), every iterate is appended to it (for plots of the paths).
+    """
     X = np.asarray(X, dtype=float)
     if budget <= 0 or len(X) == 0:
         return X.copy()
@@ -194,6 +210,8 @@ def pgd_steps(view, X, y, budget, *, norm, bounds, changeable, steps, step_size,
     active = np.ones(len(X), bool)
     if evaded_fn is not None:
         active &= ~evaded_fn(Xa, np.arange(len(X)))
+    if trace is not None:
+        trace.append(Xa.copy())
     for _ in range(int(steps)):
         idx = np.flatnonzero(active)
         if not len(idx):
@@ -204,7 +222,48 @@ def pgd_steps(view, X, y, budget, *, norm, bounds, changeable, steps, step_size,
         Xa[idx] = project(Xa[idx] + norm_step(G, alpha, norm), X[idx], budget, norm, bounds, changeable)
         if evaded_fn is not None:
             active[idx] &= ~evaded_fn(Xa[idx], idx)
+        if trace is not None:
+            trace.append(Xa.copy())
     return Xa
+
+
+@single_thread
+@labels_decide_abstain
+def _pgd_two_starts(model, X, y, budget, *, norm, bounds, changeable, steps, step_size, pool, record, progress):
+    """`evade(method="pgd")`: PGD from x and from the nearest pool point of another class, the better kept.
+
+    The second start escapes the flat regions far from an RBF model's support vectors, where the
+    gradient at x vanishes (secml calls it "double init"). Returns (X_adv, paths or None).
+    """
+    view = gradient_view(model, trust=False)
+    if view is None:
+        raise TypeError(f"{type(model).__name__}: the course knows no gradient for it; use a model of course.science.models")
+    valid = valid_classes(view.classes)
+    y = np.asarray(y)
+    starts = [None]
+    if len(pool):
+        pool_labels = view.classes[np.argmax(view.scores(pool), axis=1)]
+        other = pool_labels[None, :] != y[:, None]
+        dist = np.linalg.norm(X[:, None, :] - pool[None, :, :], axis=2)
+        nearest = np.argmin(np.where(other, dist, np.inf), axis=1)
+        has = other.any(axis=1)
+        starts.append(np.where(has[:, None], pool[nearest], X))
+    best, best_margin, best_trace = None, None, None
+    for start in tqdm(starts, desc=f"PGD ({norm}, budget {budget:g})", disable=not progress, leave=False):
+        trace = [] if record else None
+        Xa = pgd_steps(view, X, y, budget, norm=norm, bounds=bounds, changeable=changeable, steps=steps,
+                       step_size=step_size, random_start=False, rng=None, X_start=start, trace=trace)
+        margin = margin_weights(view.scores(Xa), view.classes, y, valid)[1]
+        if best is None:
+            best, best_margin, best_trace = Xa, margin, trace
+            continue
+        better = margin > best_margin
+        best = np.where(better[:, None], Xa, best)
+        best_margin = np.maximum(margin, best_margin)
+        if record:
+            best_trace = [np.where(better[:, None], a, b) for a, b in zip(trace, best_trace)]
+    paths = [np.vstack([X[i]] + [t[i] for t in best_trace]) for i in range(len(X))] if record else None
+    return best, paths
 
 
 @single_thread
