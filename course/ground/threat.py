@@ -108,3 +108,49 @@ class ThreatModel:
         fixed = "" if self.changeable is None else f", {int(np.sum(self.changeable))} changeable features"
         return (f"{norm} budget {self.budget:g}, bounds [{np.min(lo):g}, {np.max(hi):g}]{fixed}, "
                 f"{self.query_budget} queries per point")
+
+
+# --------------------------------------------------------------------------- text: an edit budget
+EDIT_OPERATIONS = ("paraphrase", "homoglyph", "zero-width", "encode")
+
+
+@dataclass(frozen=True)
+class EditBudget:
+    """What an attacker may do to a prompt: a number of edits, each one of the allowed operations.
+
+    The text counterpart of `ThreatModel` (lesson 11). A robustness claim for a prompt guardrail is
+    "under this edit budget". Every operation keeps the instruction's meaning for a reader that
+    normalises text as a language model does, so an edited injection is still an injection:
+
+    - "paraphrase": replace one phrase by a listed paraphrase of it ("ignore" -> "disregard");
+    - "homoglyph": replace one Latin letter by a look-alike from another script ("a" -> Cyrillic "а");
+    - "zero-width": insert one invisible character (U+200B) inside a word;
+    - "encode": replace one sentence by its base64 encoding (marked "base64:").
+
+    budget : the number of edits the claim is about.
+    operations : the operations the attacker may use (default: all four).
+    budgets : the budgets of the security evaluation curve (default 0, 1, 2, budget, 2 budget).
+    query_budget : guardrail queries the attacker may spend per prompt.
+    """
+
+    budget: int = 4
+    operations: tuple = EDIT_OPERATIONS
+    budgets: tuple | None = None
+    query_budget: int = 1000
+    norm: str = "edits"  # the unit of the budget, for plots shared with numeric threat models
+
+    def __post_init__(self):
+        unknown = [op for op in self.operations if op not in EDIT_OPERATIONS]
+        if unknown:
+            raise ValueError(f"unknown edit operations {unknown}; allowed: {EDIT_OPERATIONS}")
+        if isinstance(self.budget, bool) or int(self.budget) != self.budget or self.budget < 0:
+            raise ValueError(f"budget must be a non-negative whole number of edits; got {self.budget!r}")
+
+    def curve_budgets(self) -> np.ndarray:
+        b = int(self.budget)
+        raw = self.budgets if self.budgets is not None else (0, 1, 2, b, 2 * b)
+        return np.unique(np.r_[0, np.asarray(raw, dtype=int), b]).astype(int)
+
+    def describe(self) -> str:
+        return (f"at most {int(self.budget)} edits per prompt ({', '.join(self.operations)}), "
+                f"{self.query_budget} guardrail queries per prompt")

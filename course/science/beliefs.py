@@ -356,12 +356,29 @@ def show_result(answers) -> dict:
 
 
 # --------------------------------------------------------------------------- saving
-def _writing_disabled() -> str:
+def writing_disabled() -> str:
+    """Why nothing may be written to the learner's files now ("" if it may): nbgrader grading, or the course's
+    own tools running the notebook. Shared by every module that saves a learner's answers or predictions."""
     if os.environ.get("NBGRADER_EXECUTION"):
         return "this notebook is being graded by nbgrader"
     if os.environ.get("COURSE_NO_SELF_CHECK"):
         return "the course's own tools are running it (COURSE_NO_SELF_CHECK is set)"
     return ""
+
+
+def learner_folder(variable: str, default: str) -> Path:
+    """A folder of the learner's own files: $variable if set, else my-work/<default> under the repository root."""
+    return Path(os.environ.get(variable) or str(ROOT / "my-work" / default)).expanduser()
+
+
+def write_json(target: Path, record: dict) -> None:
+    """Write a small JSON file atomically (a temporary file in the same folder, then renamed)."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}-", suffix=".json", dir=target.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, target)
 
 
 def _check_phase(phase: str) -> None:
@@ -372,8 +389,7 @@ def _check_phase(phase: str) -> None:
 def path_for(phase: str) -> Path:
     """Where the answers of a phase are kept: my-work/.beliefs/<phase>.json (or $COURSE_BELIEFS_DIR/<phase>.json)."""
     _check_phase(phase)
-    folder = os.environ.get(DIR_VARIABLE) or str(ROOT / "my-work" / ".beliefs")
-    return Path(folder).expanduser() / f"{phase}.json"
+    return learner_folder(DIR_VARIABLE, ".beliefs") / f"{phase}.json"
 
 
 def save(answers, phase: str = "before", path=None):
@@ -383,7 +399,7 @@ def save(answers, phase: str = "before", path=None):
     course's tools run the notebook, or when the answers are incomplete.
     """
     _check_phase(phase)
-    reason = _writing_disabled()
+    reason = writing_disabled()
     if reason:
         print(f"(answers not saved: {reason})")
         return None
@@ -402,10 +418,7 @@ def save(answers, phase: str = "before", path=None):
         "answers": clean,
         "scores": {m: round(s, 3) for m, s in score(clean).items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{phase}-", suffix=".json", dir=target.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(record, f, indent=1)
-    os.replace(tmp, target)
+    write_json(target, record)
     print(f"Saved your answers as '{phase}' in {target}")
     return target
 

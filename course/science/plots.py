@@ -539,3 +539,67 @@ def defence_report(report, *, ax=None, title=None):
     ax.set_title(title or f"{report.label or 'model'}: adaptive evaluation (n={report.n_samples})")
     ax.legend(fontsize="x-small")
     return ax
+
+
+# --------------------------------------------------------------------------- lesson 11: LLM-integrated applications
+def guardrail_curves(report, *, ax=None, title=None):
+    """A text guardrail's evaluation (`course.science.llm_apps.evaluate_guardrail`): share of injections stopped
+    against the edit budget, one line per attack, the worst case thick and black, the stated budget dotted."""
+    ax = _ax(ax, (6, 4))
+    for i, (name, c) in enumerate(report.curves.items()):
+        ax.plot(c.budgets, c.accuracy, marker=MARKERS[i % len(MARKERS)], color=PALETTE[i % len(PALETTE)],
+                linestyle=LINESTYLES[i % len(LINESTYLES)], label=name)
+    ax.plot(report.worst.budgets, report.worst.accuracy, color="black", linewidth=2.5, marker="*", markersize=9,
+            label="worst case")
+    b = report.threat.budget
+    ax.axvline(b, color="grey", linewidth=0.8, linestyle=":")
+    ax.set_xlabel("edit budget (edits per prompt)")
+    ax.set_ylabel("share of injections stopped")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    naive = report.worst.accuracy[0]
+    ax.set_title(title or f"{report.label}: naive {naive:.2f} vs adaptive {report.worst_case:.2f} at {b} edits "
+                          f"(n={report.n_samples})", fontsize="medium")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def rag_poisoning(planted, results: dict, *, n_targets: int, n_others: int, index_size: int, ax=None, title=None):
+    """Per way of writing the planted texts (`results`: name -> (steered, kept) shares per count): targeted answers
+    changed (solid) and untargeted answers kept (dashed), against the number of texts planted per target."""
+    ax = _ax(ax, (6.5, 4))
+    for i, (name, (steered, kept)) in enumerate(results.items()):
+        ax.plot(planted, steered, marker=MARKERS[i % len(MARKERS)], color=PALETTE[i % len(PALETTE)],
+                label=f"{name}: targets steered (of {n_targets})")
+        ax.plot(planted, kept, marker=MARKERS[i % len(MARKERS)], color=PALETTE[i % len(PALETTE)], linestyle="--",
+                alpha=0.7, label=f"{name}: other answers kept (of {n_others})")
+    ax.set_xlabel("texts planted per targeted question")
+    ax.set_ylabel("share of questions")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xticks(list(planted))
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"Poisoning a retrieval index of {index_size} documents (n={n_targets} targets)",
+                 fontsize="medium")
+    ax.legend(fontsize="x-small")
+    return ax
+
+
+def sessions(summary: dict, flagged=(), *, ax=None, title=None):
+    """Each session of a guardrail's log: prompts sent (log scale) against how alike its prompts are."""
+    ax = _ax(ax, (6, 4))
+    names = sorted(summary)
+    x = np.array([summary[s]["prompts"] for s in names])
+    y = np.array([summary[s]["alike"] for s in names])
+    mark = np.array([s in set(flagged) for s in names])
+    ax.scatter(x[~mark], y[~mark], marker=MARKERS[0], color=PALETTE[0], label="session")
+    ax.scatter(x[mark], y[mark], marker=MARKERS[6], s=90, color=PALETTE[5], label="flagged")
+    for s, a, b, m in zip(names, x, y, mark):
+        if m:
+            ax.annotate(s, (a, b), textcoords="offset points", xytext=(5, 5), fontsize="small")
+    ax.set_xscale("log")
+    ax.set_xlabel("prompts sent in the day (log scale)")
+    ax.set_ylabel("similarity of consecutive prompts")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or f"A day of guardrail logs (n={len(names)} sessions, {int(x.sum())} prompts)", fontsize="medium")
+    ax.legend(fontsize="x-small")
+    return ax
