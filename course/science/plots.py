@@ -597,6 +597,9 @@ def sessions(summary: dict, flagged=(), *, ax=None, title=None):
         if m:
             ax.annotate(s, (a, b), textcoords="offset points", xytext=(5, 5), fontsize="small")
     ax.set_xscale("log")
+    ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if x.min() / 2 <= t <= x.max() * 2]
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
     ax.set_xlabel("prompts sent in the day (log scale)")
     ax.set_ylabel("similarity of consecutive prompts")
     ax.grid(alpha=0.3)
