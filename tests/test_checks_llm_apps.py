@@ -60,7 +60,33 @@ def delete_words(guardrail, prompt, budget):  # an operation the threat model do
     return [("paraphrase", 0, "")]
 
 
-REWRITE_CHEAP = [no_edits, random_within_budget, over_budget, delete_words]
+def encode_everything(guardrail, prompt, budget):
+    """A fixed recipe without queries: base64 every sentence (last first), then a look-alike in each marker."""
+    edits, text = [], prompt
+    for k in reversed(range(min(len(llm_apps.sentences(text)), budget))):
+        edits.append(("encode", k))
+        text = llm_apps.apply_edit(text, ("encode", k))
+    i = text.find("base64:")
+    while i >= 0 and len(edits) < budget:
+        edits.append(("homoglyph", i + 1))
+        text = llm_apps.apply_edit(text, ("homoglyph", i + 1))
+        i = text.find("base64:", i + 1)
+    return edits
+
+
+def longest_words_disguised(guardrail, prompt, budget):
+    """Another fixed recipe without queries: a look-alike letter in each of the longest words."""
+    import re
+
+    edits = []
+    for m in sorted(re.finditer(r"[A-Za-z]+", prompt), key=lambda m: -len(m.group())):
+        i = next((k for k in range(m.start(), m.end()) if prompt[k] in llm_apps.HOMOGLYPHS), None)
+        if i is not None and len(edits) < budget:
+            edits.append(("homoglyph", i))
+    return edits
+
+
+REWRITE_CHEAP = [no_edits, random_within_budget, over_budget, delete_words, encode_everything, longest_words_disguised]
 REWRITE_RIGHT = [beam_rewrite]
 
 
