@@ -22,7 +22,7 @@ import pytest
 from conftest import IN_CI, ROOT, require, stop_process_group
 
 ARTIFACTS = ROOT / "test-artifacts"
-LESSON = "lessons/01-ml-recap.ipynb"
+LESSON = "lessons/lesson-01-ml-recap.ipynb"
 EXERCISE = "my-work/01-ml-recap/01-ml-recap.ipynb"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
