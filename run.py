@@ -7,7 +7,8 @@
     python3 run.py test --slow     # the slow tier (every round trip, hostile submissions, ...)
     python3 run.py lock            # maintainers: re-resolve requirements/lock.txt and environment.yml
 
-Options for opening the course: --no-browser (or COURSE_NO_BROWSER=1), --port N (or COURSE_PORT).
+Options for opening the course: --no-browser (or COURSE_NO_BROWSER=1), --port N (or COURSE_PORT);
+COURSE_WORKSPACE=DIR puts the learner's copies elsewhere than my-work/ (tests, a shared machine).
 The learner's view: JupyterLab's root is my-work/ (the learner's own copies of the lessons and exercises,
 see update_copies), its configuration comes first from learner-view/.
 Only the Python standard library is used here, so this works on a machine with nothing but
@@ -27,7 +28,7 @@ from typing import NoReturn
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("COURSE_VENV", ROOT / ".venv"))
 REQ = ROOT / "requirements"
-WORKSPACE = ROOT / "my-work"
+WORKSPACE = Path(os.environ.get("COURSE_WORKSPACE") or ROOT / "my-work")  # the learner's own copies
 LEARNER_VIEW = ROOT / "learner-view"  # the learner's Jupyter configuration (see its README.md)
 START_PAGES = ["lessons/lesson-00-welcome.ipynb", "lessons/lesson-01-ml-recap.ipynb"]
 SUPPORTED = ((3, 11), (3, 12))
