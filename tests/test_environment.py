@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, stop_process_group
 
-from course import environment
+from course.delivery import environment
 
 sys.path.insert(0, str(ROOT))
 import run
