@@ -76,7 +76,8 @@ def lesson_info(path: Path) -> Lesson:
     time_line = next((l for l in first.splitlines() if re.match(r"\s*\*\*Time:?\*\*", l)), "")
     time_text = re.sub(r"^\s*\*\*Time:?\*\*:?\s*", "", time_line).strip()
     m = re.search(r"(\d+)", time_text)
-    return Lesson(path.stem.removeprefix(LESSON_PREFIX).split("-")[0], path, title, misconceptions, time_text, int(m.group(1)) if m else None)
+    number = path.stem.removeprefix(LESSON_PREFIX).split("-")[0]
+    return Lesson(number, path, title, misconceptions, time_text, int(m.group(1)) if m else None)
 
 
 def lessons() -> list:
