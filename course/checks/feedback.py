@@ -96,7 +96,8 @@ class Verdict:
             lines.append(f"  expected: {self.expected}")
         lines.append(f"  seen:     {self.seen}")
         if self.why:
-            lines.append(f"  why it matters: {self.why}")
+            label = "what to do" if self.failure is Failure.NOT_ATTEMPTED else "why it matters"
+            lines.append(f"  {label}: {self.why}")
         if self.failure.shows_belief and self.misconceptions:
             tag = ", ".join(f"{m} ({MISCONCEPTIONS.get(m, '?')})" for m in self.misconceptions)
             lines.append(f"  misconception: {tag}")
