@@ -75,3 +75,9 @@ def test_help_lists_the_commands():
     assert res.returncode == 0
     for cmd in ("release", "check", "bench"):
         assert cmd in res.stdout
+
+
+def test_the_self_check_knows_nbgraders_text_stub():
+    from course.grader import selfcheck
+
+    assert f'c.ClearSolutions.text_stub = "{selfcheck.TEXT_STUB}"' in (ROOT / "nbgrader_config.py").read_text()

@@ -9,6 +9,7 @@ it is about, from the catalogue in `MISCONCEPTIONS`.
 from __future__ import annotations
 
 import math
+import textwrap
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -88,20 +89,29 @@ class Verdict:
     def message(self) -> str:
         scope = "hidden check" if self.hidden else "check"
         if self.passed:
-            return f"PASSED {self.task} ({scope}): {self.seen}"
+            return _wrapped(f"PASSED {self.task} ({scope}): ", self.seen)
         lines = [f"FAILED {self.task} ({scope}): {self.failure.value}"]
         if self.case:
-            lines.append(f"  case:     {self.case}")
+            lines.append(_wrapped("  case:     ", self.case))
         if self.expected:
-            lines.append(f"  expected: {self.expected}")
-        lines.append(f"  seen:     {self.seen}")
+            lines.append(_wrapped("  expected: ", self.expected))
+        lines.append(_wrapped("  seen:     ", self.seen))
         if self.why:
             label = "what to do" if self.failure is Failure.NOT_ATTEMPTED else "why it matters"
-            lines.append(f"  {label}: {self.why}")
+            lines.append(_wrapped(f"  {label}: ", self.why))
         if self.failure.shows_belief and self.misconceptions:
             tag = ", ".join(f"{m} ({MISCONCEPTIONS.get(m, '?')})" for m in self.misconceptions)
-            lines.append(f"  misconception: {tag}")
+            lines.append(_wrapped("  misconception: ", tag))
         return "\n".join(lines)
+
+
+WIDTH = 100  # feedback lines wrap here, under their label, instead of at the notebook's edge
+
+
+def _wrapped(label: str, text: str) -> str:
+    indent = " " * min(len(label), 18)
+    return textwrap.fill(f"{label}{text}", WIDTH, subsequent_indent=indent, break_on_hyphens=False,
+                         break_long_words=False)
 
 
 def fmt(value) -> str:

@@ -28,6 +28,8 @@ from course.grader.release import generate
 
 # --------------------------------------------------------------------------- self-check
 TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader_config.py's ClearSolutions.text_stub: an unanswered text task
+
+
 @dataclass
 class TaskResult:
     grade_id: str
