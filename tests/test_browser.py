@@ -11,6 +11,7 @@ go to test-artifacts/ (git-ignored). With CI=true, a missing Chromium or playwri
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -73,6 +74,39 @@ def _git_status() -> str:
                           text=True, check=True).stdout
 
 
+@contextlib.contextmanager
+def learner_server(tmp_path):
+    """`python3 run.py --no-browser` with a fresh JupyterLab (its own config, settings, workspaces) and a
+    scratch learner's workspace; yields (base URL, token, the start URL run.py printed)."""
+    port, token = _free_port(), "browser-test-token"
+    env = dict(os.environ, JUPYTER_TOKEN=token, COURSE_NO_BROWSER="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
+               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
+               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"), COURSE_WORKSPACE=str(tmp_path / "my-work"))
+    env.pop("COURSE_NO_SELF_CHECK", None)  # the learner's self-check runs for real here
+    log = tmp_path / "lab.log"
+    with open(log, "w") as out:
+        server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--no-browser", "--port", str(port)],
+                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        m = None
+        while time.time() < deadline and server.poll() is None and m is None:
+            m = re.search(r"\[course\] lesson 00 is at (\S+)", log.read_text())
+            time.sleep(0.5)
+        if m is None:
+            pytest.fail("run.py printed no start URL: " + log.read_text()[-3000:])
+        yield f"http://127.0.0.1:{port}", token, m.group(1)
+    finally:
+        stop_process_group(server, timeout=30)
+
+
+def _browser(p, chromium):
+    browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.set_default_timeout(60_000)
+    return browser, page
+
+
 class Learner:
     """The few things a learner does in JupyterLab, as playwright steps."""
 
@@ -128,6 +162,37 @@ class Learner:
                 continue
         self.wait_idle()
 
+    def run_all(self) -> None:
+        """Run → Run All Cells, retried while the kernel is still connecting; returns once something runs."""
+        page = self.page
+        accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")  # "Select Kernel": Select
+        for attempt in range(4):  # a click before the kernel has connected runs nothing: retry
+            if accept.count():
+                accept.first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            page.wait_for_timeout(1000)
+            if accept.count():
+                accept.first.click()
+            try:
+                page.wait_for_function(
+                    f"() => [...document.querySelectorAll('{PANEL} .jp-InputPrompt')].some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))",
+                    timeout=20_000, polling=250)
+                return
+            except Exception:  # noqa: BLE001 - playwright's TimeoutError
+                if attempt == 3:
+                    raise
+
+    def save(self) -> None:
+        self.page.keyboard.press("Escape")
+        self.page.keyboard.press("Control+s")
+        self.page.wait_for_function(
+            "() => !document.querySelector('.lm-DockPanel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty')", timeout=30_000)
+
+    def tracebacks(self) -> list:
+        errors = self.page.locator(f"{PANEL} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        return [t for t in errors.all_text_contents() if "Traceback" in t or "Error" in t]
+
     def output_text(self, index: int) -> str:
         return "\n".join(self.cells().nth(index).locator(".jp-OutputArea-output").all_text_contents())
 
@@ -147,34 +212,12 @@ def test_the_learners_path_in_headless_chromium(tmp_path):
     status_before = _git_status()
     started = time.perf_counter()
 
-    # A fresh JupyterLab (its own config, settings, workspaces) and a scratch learner's workspace.
-    port, token = _free_port(), "browser-test-token"
-    env = dict(os.environ, JUPYTER_TOKEN=token, COURSE_NO_BROWSER="1", JUPYTER_CONFIG_DIR=str(tmp_path / "cfg"),
-               JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTERLAB_SETTINGS_DIR=str(tmp_path / "settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "ws"), COURSE_WORKSPACE=str(tmp_path / "my-work"))
-    env.pop("COURSE_NO_SELF_CHECK", None)  # the learner's self-check runs for real here
-    log = tmp_path / "lab.log"
-    with open(log, "w") as out:
-        server = subprocess.Popen([sys.executable, str(ROOT / "run.py"), "--no-browser", "--port", str(port)],
-                                  cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     timings = {}
-    try:
-        deadline = time.time() + 120
-        while time.time() < deadline and server.poll() is None:
-            m = re.search(r"\[course\] lesson 00 is at (\S+)", log.read_text())
-            if m:
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("run.py printed no start URL: " + log.read_text()[-3000:])
-        start_url = m.group(1)
+    with learner_server(tmp_path) as (base, token, start_url):
         assert start_url == f"{base}/lab/tree/lessons/lesson-00-welcome.ipynb?token={token}"
 
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
+            browser, page = _browser(p, chromium)
             learner = Learner(page, base, token)
             try:
                 # 1. The start: lesson 00, clean, no news question, no instructor tools.
@@ -192,23 +235,7 @@ def test_the_learners_path_in_headless_chromium(tmp_path):
                 t0 = time.perf_counter()
                 learner.open("lessons/lesson-01-ml-recap.ipynb")
                 assert not learner.dirty(), "lesson 01 opened with the unsaved mark"
-                accept = page.locator(".jp-Dialog .jp-Dialog-button.jp-mod-accept")  # "Select Kernel"
-                for attempt in range(4):  # a click before the kernel has connected runs nothing: retry
-                    if accept.count():
-                        accept.first.click()
-                    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-                    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-                    page.wait_for_timeout(1000)
-                    if accept.count():
-                        accept.first.click()
-                    try:
-                        page.wait_for_function(
-                            "() => [...document.querySelectorAll('.jp-InputPrompt')].some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))",
-                            timeout=20_000, polling=250)
-                        break
-                    except Exception:  # noqa: BLE001 - playwright's TimeoutError
-                        if attempt == 3:
-                            raise
+                learner.run_all()
                 slider = page.locator(".widget-hslider", has=page.locator(".widget-label", has_text="L2 budget"))
                 slider.wait_for(state="attached", timeout=180_000)
                 cell = page.locator(".jp-CodeCell", has=slider)
@@ -235,9 +262,7 @@ def test_the_learners_path_in_headless_chromium(tmp_path):
                 timings["slider_update_s"] = round(time.perf_counter() - t0, 2)
                 page.wait_for_timeout(1500)  # the last of the five updates
                 assert float(readout.inner_text().strip()) > float(before_value)
-                errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-                tracebacks = [t for t in errors.all_inner_texts() if "Traceback" in t or "Error" in t]
-                assert not tracebacks, tracebacks[:2]
+                assert not learner.tracebacks(), learner.tracebacks()[:2]
                 cell.screenshot(path=str(ARTIFACTS / "browser-lesson-01-widget.png"))
 
                 # 3. Exercise 01, task 1: a wrong answer, then a right one.
@@ -267,10 +292,7 @@ def test_the_learners_path_in_headless_chromium(tmp_path):
 
                 # 4. Save, self-check: the score, task 1 full, the hand-graded reflection pending.
                 t0 = time.perf_counter()
-                page.keyboard.press("Escape")
-                page.keyboard.press("Control+s")
-                page.wait_for_function("() => !document.querySelector('.lm-DockPanel .lm-TabBar-tab.lm-mod-current.jp-mod-dirty')",
-                                       timeout=30_000)
+                learner.save()
                 last = learner.cells().count() - 1
                 learner.run_cell(last)
                 report = learner.output_text(last)
@@ -287,11 +309,50 @@ def test_the_learners_path_in_headless_chromium(tmp_path):
                 raise
             finally:
                 browser.close()
-    finally:
-        stop_process_group(server, timeout=30)
     timings["total_s"] = round(time.perf_counter() - started, 1)
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
     print("browser timings:", timings)
     assert _git_status() == status_before, "the learner's path changed files git sees:\n" + _git_status()
     assert (tmp_path / "my-work" / "lessons" / "lesson-01-ml-recap.ipynb").exists()
     assert not Path(ROOT / "lessons" / ".ipynb_checkpoints").exists()
+
+
+PASS_LESSONS = ["lesson-00-welcome.ipynb", "lesson-01-ml-recap.ipynb", "lesson-02-threat-modelling.ipynb",
+                "lesson-03-evasion-white-box.ipynb"]
+
+
+@pytest.mark.slow
+def test_a_pass_through_lessons_00_to_03_changes_nothing_git_sees(tmp_path):
+    """Each lesson opened clean, run top to bottom without an error, and saved (as autosave would):
+    the outputs land in the learner's copies, and `git status` is what it was."""
+    chromium = require("chromium")
+    sync_playwright = _playwright()
+    ARTIFACTS.mkdir(exist_ok=True)
+    status_before = _git_status()
+    timings = {}
+    with learner_server(tmp_path) as (base, token, _), sync_playwright() as p:
+        browser, page = _browser(p, chromium)
+        learner = Learner(page, base, token)
+        try:
+            for name in PASS_LESSONS:
+                t0 = time.perf_counter()
+                learner.open(f"lessons/{name}")
+                assert not learner.dirty(), f"{name} opened with the unsaved mark"
+                learner.run_all()
+                learner.wait_idle(timeout_s=300)
+                assert not learner.tracebacks(), (name, learner.tracebacks()[:2])
+                learner.save()
+                timings[name] = round(time.perf_counter() - t0, 1)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "browser-failure.png"))
+            raise
+        finally:
+            browser.close()
+    (ARTIFACTS / "browser-lessons-00-03-timings.json").write_text(json.dumps(timings, indent=1) + "\n")
+    print("lessons 00-03:", timings)
+    assert _git_status() == status_before, "running and saving the lessons changed files git sees:\n" + _git_status()
+    for name in PASS_LESSONS:
+        saved = json.loads((tmp_path / "my-work" / "lessons" / name).read_text())
+        assert any(c.get("outputs") for c in saved["cells"] if c["cell_type"] == "code"), f"{name}: no outputs saved"
+        assert not any(c.get("outputs") for c in json.loads((ROOT / "lessons" / name).read_text())["cells"]
+                       if c["cell_type"] == "code"), f"lessons/{name} got outputs"
