@@ -14,6 +14,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.checks.feedback import Failure
 from course.grader.course_dir import (
     STUDENT,
     GradingError,
@@ -123,10 +124,12 @@ def _feedback_of(cell) -> str:
         if out.get("output_type") == "error":
             name, value = out.get("ename", ""), out.get("evalue", "")
             if name == "NotImplementedError":
-                return "not answered yet: the function above still raises NotImplementedError"
+                return f"{Failure.NOT_ATTEMPTED.value}: not answered yet, the function above still raises NotImplementedError"
             if name == "NameError":
-                return f"{value}: answer (and run) the cell that defines it"
-            return value if name in ("CheckFailed", "AssertionError") and value else f"{name}: {value}".strip()
+                return f"{Failure.NOT_ATTEMPTED.value}: {value}: answer (and run) the cell that defines it"
+            if name in ("CheckFailed", "AssertionError") and value:
+                return value
+            return f"{Failure.CRASHED.value}: {name}: {value}".strip()
     texts = [out.get("text", "") for out in cell.get("outputs", []) if out.get("output_type") == "stream"]
     return "".join(texts).strip()
 

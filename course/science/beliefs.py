@@ -413,9 +413,11 @@ def _check_phase(phase: str) -> None:
 
 
 def path_for(phase: str) -> Path:
-    """Where the answers of a phase are kept: my-work/.beliefs/<phase>.json (or $COURSE_BELIEFS_DIR/<phase>.json)."""
+    """Where the answers of a phase are kept: my-work/.beliefs/<phase>.json (or $COURSE_BELIEFS_DIR/<phase>.json;
+    in a workspace run.py placed elsewhere, $COURSE_WORKSPACE/.beliefs/<phase>.json)."""
     _check_phase(phase)
-    folder = os.environ.get(DIR_VARIABLE) or str(ROOT / "my-work" / ".beliefs")
+    workspace = os.environ.get("COURSE_WORKSPACE") or str(ROOT / "my-work")
+    folder = os.environ.get(DIR_VARIABLE) or str(Path(workspace) / ".beliefs")
     return Path(folder).expanduser() / f"{phase}.json"
 
 
