@@ -1,29 +1,36 @@
 #!/usr/bin/env python3
 """Set up the course environment, then open the course or run its tests.
 
-    python3 run.py                 # set up what is missing, copy exercises to my-work/, open JupyterLab
+    python3 run.py                 # set up what is missing, update my-work/, open lesson 00 in JupyterLab
+    python3 run.py --instructor    # JupyterLab on the repository itself, with nbgrader's instructor tools
     python3 run.py test            # set up what is missing (with test tools), run the default test tier
     python3 run.py test --slow     # the slow tier (every round trip, hostile submissions, ...)
     python3 run.py lock            # maintainers: re-resolve requirements/lock.txt and environment.yml
 
-Options for opening the course: --no-browser (or COURSE_NO_BROWSER=1), --port N (or COURSE_PORT).
+Options for opening the course: --no-browser (or COURSE_NO_BROWSER=1), --port N (or COURSE_PORT);
+COURSE_WORKSPACE=DIR puts the learner's copies elsewhere than my-work/ (tests, a shared machine).
+The learner's view: JupyterLab's root is my-work/ (the learner's own copies of the lessons and exercises,
+see update_copies), its configuration comes first from learner-view/.
 Only the Python standard library is used here, so this works on a machine with nothing but
 Python 3.11 (or 3.12) and git. Everything is installed into .venv/ beside this file.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("COURSE_VENV", ROOT / ".venv"))
 REQ = ROOT / "requirements"
-WORKSPACE = ROOT / "my-work"
-START_PAGES = ["lessons/00-welcome.ipynb", "lessons/01-ml-recap.ipynb"]
+WORKSPACE = Path(os.environ.get("COURSE_WORKSPACE") or ROOT / "my-work")  # the learner's own copies
+LEARNER_VIEW = ROOT / "learner-view"  # the learner's Jupyter configuration (see its README.md)
+START_PAGES = ["lessons/lesson-00-welcome.ipynb", "lessons/lesson-01-ml-recap.ipynb"]
 SUPPORTED = ((3, 11), (3, 12))
 
 
@@ -31,7 +38,7 @@ def say(msg: str) -> None:
     print(f"[course] {msg}", flush=True)
 
 
-def fail(msg: str, hint: str = "") -> "NoReturn":  # noqa: F821
+def fail(msg: str, hint: str = "") -> NoReturn:
     print(f"\n[course] ERROR: {msg}", file=sys.stderr)
     if hint:
         print(f"[course] What to do: {hint}", file=sys.stderr)
@@ -45,7 +52,7 @@ def venv_bin(name: str) -> Path:
 
 
 def run(cmd: list, **kw) -> None:
-    res = subprocess.run([str(c) for c in cmd], **kw)
+    res = subprocess.run([str(c) for c in cmd], check=False, **kw)
     if res.returncode != 0:
         raise subprocess.CalledProcessError(res.returncode, cmd)
 
@@ -113,20 +120,148 @@ def ensure_env(with_tests: bool = False) -> None:
     stamp_file.write_text(want + "\n")
 
 
-def copy_workspace() -> list:
-    """Copy exercises/ into my-work/; never overwrite a file that is already there."""
-    copied = []
-    src_root = ROOT / "exercises"
-    for src in sorted(src_root.rglob("*")):
-        if not src.is_file() or ".ipynb_checkpoints" in src.parts:
-            continue
-        dst = WORKSPACE / src.relative_to(src_root)
-        if dst.exists():
-            continue
-        dst.parent.mkdir(parents=True, exist_ok=True)
+MANIFEST = ".course-copies.json"  # in the workspace: the hash of every file as it was copied
+COPY_SKIP = (".ipynb_checkpoints", "__pycache__")
+
+
+def content_hash(path: Path) -> str:
+    """What a learner's edit changes: for a notebook, its cells' types, sources, tags and nbgrader
+    metadata (not outputs, execution counts or JupyterLab's metadata, which running it changes);
+    for any other file, its bytes."""
+    data = Path(path).read_bytes()
+    if Path(path).suffix == ".ipynb":
+        try:
+            cells = json.loads(data.decode("utf-8"))["cells"]
+            data = json.dumps([
+                [c.get("cell_type"), "".join(c.get("source", "")),
+                 c.get("metadata", {}).get("tags", []), c.get("metadata", {}).get("nbgrader", {})]
+                for c in cells
+            ], sort_keys=True).encode()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            pass  # not a notebook after all: its bytes
+    return hashlib.sha256(data).hexdigest()
+
+
+def beside_name(path: Path, new_hash: str) -> Path:
+    """Where the new version of an edited copy goes: next to it, named after the version."""
+    return path.with_name(f"{path.stem}.new-{new_hash[:8]}{path.suffix}")
+
+
+def update_copies(sources: dict, dest: Path, prepare=None) -> list:
+    """Bring the learner's copies in `dest` up to date with the course, never losing their work.
+
+    `sources` maps a folder inside `dest` ("" for `dest` itself) to the course folder copied
+    there, e.g. {"lessons": ROOT / "lessons", "": ROOT / "exercises"}. For every file:
+    - not in `dest` yet: copied ("new");
+    - in `dest` and unedited (its content hash is the one recorded when it was copied): replaced
+      when the course's version changed ("updated");
+    - edited: kept as it is; a changed course version is placed beside it, under
+      `beside_name(...)` ("kept"), once per version.
+    The hashes are recorded in `dest`/.course-copies.json. `prepare(path)`, when given, is called on
+    every file just copied (see `kernel_metadata`). Returns [(what, path, beside or None)].
+    Only the standard library: the JupyterHub setup uses it for learners' home folders too.
+    """
+    def copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
-        copied.append(dst)
-    return copied
+        if prepare is not None:
+            prepare(dst)
+
+    dest = Path(dest)
+    manifest_path = dest / MANIFEST
+    try:
+        recorded = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded = {}
+    changes = []
+    for sub, src_root in sources.items():
+        src_root = Path(src_root)
+        for src in sorted(src_root.rglob("*")):
+            if not src.is_file() or any(part in COPY_SKIP for part in src.relative_to(src_root).parts):
+                continue
+            rel = (Path(sub) / src.relative_to(src_root)).as_posix()
+            dst = dest / rel
+            new = content_hash(src)
+            if not dst.exists():
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                copy(src, dst)
+                recorded[rel] = new
+                changes.append(("new", dst, None))
+                continue
+            have = content_hash(dst)
+            if have == new:
+                recorded[rel] = new
+            elif rel not in recorded:
+                # copied before copies were recorded: assume it came from this version
+                recorded[rel] = new
+            elif have == recorded[rel]:
+                copy(src, dst)
+                recorded[rel] = new
+                changes.append(("updated", dst, None))
+            elif new != recorded[rel]:
+                beside = beside_name(dst, new)
+                if not beside.exists():
+                    copy(src, beside)
+                    changes.append(("kept", dst, beside))
+    dest.mkdir(parents=True, exist_ok=True)
+    manifest_path.write_text(json.dumps({"files": recorded}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return changes
+
+
+def kernel_metadata(path: Path) -> None:
+    """Give a copied notebook the full `language_info` that the course's kernel reports.
+
+    The repository stores notebooks with `language_info: {"name": "python"}` only (it cannot know the
+    learner's Python). JupyterLab writes the kernel's full record into the notebook as soon as the
+    kernel connects, and marks the notebook unsaved: every notebook would open with the unsaved dot.
+    With the record already there, it opens clean. Only metadata changes: not what content_hash reads.
+    """
+    path = Path(path)
+    if path.suffix != ".ipynb":
+        return
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        if nb["metadata"].get("kernelspec", {}).get("language", "python") != "python":
+            return
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    nb["metadata"]["language_info"] = {
+        "codemirror_mode": {"name": "ipython", "version": 3}, "file_extension": ".py",
+        "mimetype": "text/x-python", "name": "python", "nbconvert_exporter": "python",
+        "pygments_lexer": "ipython3", "version": venv_python_version(),
+    }
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def venv_python_version() -> str:
+    """The Python version of .venv (the kernel's), from its pyvenv.cfg; this Python's otherwise."""
+    import platform
+
+    try:
+        for line in (VENV / "pyvenv.cfg").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key.strip() in ("version", "version_info"):
+                return value.strip()
+    except OSError:
+        pass
+    return platform.python_version()
+
+
+def copy_workspace() -> list:
+    """The lessons into my-work/lessons/, the exercises into my-work/<assignment>/ (see update_copies)."""
+    return update_copies({"lessons": ROOT / "lessons", "": ROOT / "exercises"}, WORKSPACE, prepare=kernel_metadata)
+
+
+def report_copies(changes: list) -> None:
+    """Tell the learner what changed in their workspace."""
+    new = [c for c in changes if c[0] == "new"]
+    updated = [c for c in changes if c[0] == "updated"]
+    if new:
+        say(f"copied {len(new)} new file(s) of the course into my-work/ (your own copies: run, edit and save them freely)")
+    if updated:
+        say(f"updated {len(updated)} file(s) in my-work/ that you had not edited, to the course's new version")
+    for _, path, beside in (c for c in changes if c[0] == "kept"):
+        say(f"the course changed {path.relative_to(WORKSPACE).as_posix()}, which you edited: yours is kept as it is, "
+            f"the new version is beside it as {beside.name}")
 
 
 def course_env() -> dict:
@@ -137,8 +272,64 @@ def course_env() -> dict:
     return env
 
 
+def free_port(start: int = 8888, tries: int = 50) -> int:
+    """The first port from `start` on that nobody listens on (JupyterLab's own choice, made here so
+    that the start URL can be printed)."""
+    import socket
+
+    for port in range(start, start + tries):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    fail(f"no free port between {start} and {start + tries - 1}", "pass one with --port N")
+
+
+def start_url(port: int, token: str, page: str = "") -> str:
+    """The URL that opens `page` (a path under JupyterLab's root) with the token."""
+    return f"http://127.0.0.1:{port}/lab{'/tree/' + page if page else ''}?token={token}"
+
+
+def lab_command(port: int, page: str, no_browser: bool, instructor: bool) -> tuple:
+    """The `jupyter lab` command and its environment: the learner's view (my-work/ as the root,
+    learner-view/ first on JUPYTER_CONFIG_PATH), or the instructor's (the repository, all tools)."""
+    env = course_env()
+    root = ROOT if instructor else WORKSPACE
+    cmd = [venv_bin("jupyter"), "lab", f"--ServerApp.root_dir={root}", f"--port={port}", "--ServerApp.port_retries=0"]
+    if page:
+        cmd.append(f"--LabApp.default_url=/lab/tree/{page}")
+    if not instructor:
+        env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(
+            p for p in (str(LEARNER_VIEW), os.environ.get("JUPYTER_CONFIG_PATH", "")) if p)
+    if no_browser:
+        cmd.append("--no-browser")
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses that by default
+    return cmd, env
+
+
+def wait_for_server(proc, port: int, token: str, timeout: float = 120) -> bool:
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/api/status", headers={"Authorization": f"token {token}"})
+            urllib.request.urlopen(req, timeout=5).close()
+            return True
+        except OSError:
+            time.sleep(0.5)
+    return False
+
+
 def cmd_open(args: list) -> int:
+    import secrets
+
     no_browser = "--no-browser" in args or os.environ.get("COURSE_NO_BROWSER") == "1"
+    instructor = "--instructor" in args
     port = os.environ.get("COURSE_PORT")
     if "--port" in args:
         i = args.index("--port")
@@ -146,24 +337,29 @@ def cmd_open(args: list) -> int:
             fail("--port needs a number, e.g. --port 8899")
         port = args[i + 1]
     ensure_env()
-    copied = copy_workspace()
-    if copied:
-        say(f"copied {len(copied)} exercise file(s) into my-work/ (your answers live there; nothing overwrites them)")
+    report_copies(copy_workspace())
+    port = int(port) if port else free_port()
     start = next((p for p in START_PAGES if (ROOT / p).exists()), "")
-    cmd = [venv_bin("jupyter"), "lab", f"--ServerApp.root_dir={ROOT}"]
-    if no_browser:
-        cmd.append("--no-browser")
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        cmd.append("--allow-root")  # containers and CI run as root; Jupyter refuses that by default
-    if port:
-        cmd += [f"--port={port}", "--ServerApp.port_retries=0"]
-    if start:
-        cmd.append(start)
+    page = start if instructor else (f"lessons/{Path(start).name}" if start else "")
+    token = os.environ.get("JUPYTER_TOKEN") or secrets.token_hex(24)
+    cmd, env = lab_command(port, page, no_browser, instructor)
+    env["JUPYTER_TOKEN"] = token  # the environment, not the command line: other users can read that
     say("opening the course in JupyterLab (stop it with Ctrl-C) ...")
+    proc = subprocess.Popen([str(c) for c in cmd], cwd=ROOT if instructor else WORKSPACE, env=env)
+    import signal
+
+    if hasattr(signal, "SIGTERM"):  # stopping the launcher stops JupyterLab (and with it, its kernels)
+        signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
-        return subprocess.call([str(c) for c in cmd], cwd=ROOT, env=course_env())
+        if wait_for_server(proc, port, token):
+            say(f"{'the instructor view' if instructor else 'lesson 00'} is at {start_url(port, token, page)}")
+        return proc.wait()
     except KeyboardInterrupt:
-        return 0
+        try:
+            return proc.wait(timeout=30)  # JupyterLab got the Ctrl-C too and shuts down
+        except (KeyboardInterrupt, subprocess.TimeoutExpired):
+            proc.terminate()
+            return 0
 
 
 def cmd_test(args: list) -> int:

@@ -144,9 +144,12 @@ def test_save_and_load_round_trip_with_the_documented_format(beliefs_dir):
     assert beliefs.load("before") == key()
 
 
-def test_default_path_is_under_my_work(monkeypatch):
+def test_default_path_is_under_my_work(monkeypatch, tmp_path):
     monkeypatch.delenv(beliefs.DIR_VARIABLE, raising=False)
+    monkeypatch.delenv("COURSE_WORKSPACE", raising=False)
     assert beliefs.path_for("after") == ROOT / "my-work" / ".beliefs" / "after.json"
+    monkeypatch.setenv("COURSE_WORKSPACE", str(tmp_path))  # run.py's workspace, placed elsewhere
+    assert beliefs.path_for("after") == tmp_path / ".beliefs" / "after.json"
     with pytest.raises(ValueError, match="phase"):
         beliefs.path_for("during")
 

@@ -8,6 +8,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from course.checks import CheckFailed, check, evaluate
+from course.checks.feedback import Failure
 
 
 def report(y_true, y_pred):
@@ -73,13 +74,55 @@ def test_a_wrong_answer_fails_with_a_reason(task_id, wrong, words):
         check(task_id, wrong)
 
 
-def test_an_unanswered_stub_raises_not_implemented():
+def test_an_unanswered_stub_is_not_attempted_and_shows_no_traceback():
     def stub(*args):
         raise NotImplementedError()
-    with pytest.raises(NotImplementedError):
+    verdict = evaluate("01-ml-recap/distance", stub)
+    assert verdict.failure is Failure.NOT_ATTEMPTED and "not answered yet" in verdict.seen
+    with pytest.raises(CheckFailed) as e:
         check("01-ml-recap/distance", stub)
+    assert e.value._render_traceback_()[0].endswith("not attempted\x1b[0m")
+    assert "misconception" not in str(e.value)
 
 
 def test_a_crashing_answer_is_feedback_not_a_crash():
     verdict = evaluate("01-ml-recap/distance", lambda w, b, X: 1 / 0)
     assert not verdict.passed and "ZeroDivisionError" in verdict.seen
+
+
+def _nan_precision(t, p):
+    r = report(t, p)
+    t, p = np.asarray(t), np.asarray(p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r["precision"] = np.float64(np.sum((t == 1) & (p == 1))) / np.float64(np.sum(p == 1))  # 0/0 when nothing is flagged
+    return r
+
+
+def _fpr_over_flags(t, p):
+    r = report(t, p)
+    t, p = np.asarray(t), np.asarray(p)
+    fp, tp = np.sum((t == 0) & (p == 1)), np.sum((t == 1) & (p == 1))
+    r["false_positive_rate"] = fp / (fp + tp) if fp + tp else 0.0
+    return r
+
+
+@pytest.mark.parametrize("wrong", [_nan_precision, _fpr_over_flags, lambda t, p: 1 / 0], ids=["nan", "fp/(fp+tp)", "raises"])
+def test_a_coding_slip_is_a_computation_error_without_the_misconception_label(wrong):
+    verdict = evaluate("01-ml-recap/fraud-report", wrong)
+    assert verdict.failure is Failure.COMPUTATION
+    assert verdict.why, "a computation error keeps its 'why it matters'"
+    assert "misconception" not in verdict.message() and "M7" not in verdict.message()
+
+
+def test_a_belief_error_names_the_misconception_and_the_case_by_its_role():
+    verdict = evaluate("01-ml-recap/evade-linear", lambda w, b, X, y, eps: X + 0.01 * eps * w / np.linalg.norm(w))
+    assert verdict.failure is Failure.BELIEF
+    assert verdict.case.startswith("the smaller budget")
+    assert "misconception: M7" in verdict.message()
+    half = evaluate("01-ml-recap/evade-linear", lambda w, b, X, y, eps: evade(w, b, X, y, min(eps, 0.25)))
+    assert not half.passed and half.case.startswith("the larger budget"), half.message()
+
+
+def test_no_message_gives_away_the_formula():
+    verdict = evaluate("01-ml-recap/distance", lambda w, b, X: np.abs(X @ w + b))
+    assert "||w||" not in verdict.message() and "/" not in verdict.expected

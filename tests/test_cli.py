@@ -43,6 +43,10 @@ def test_check_recognises_a_renamed_copy_and_grades_it(tmp_path):
     assert "assignment 01-ml-recap" in res.stdout
     assert "Score: 10 / 10" in res.stdout
     assert "hidden check" in res.stdout  # feedback per task
+    # the 2-point reflection is graded by hand: pending, with its rubric, never counted as scored
+    assert "reflect-answer      pending / 2  (graded by hand; answered)" in res.stdout
+    assert "assess your answer against the rubric:" in res.stdout and "Rubric (2 points): 1 point for" in res.stdout
+    assert "Pending: 2 more point(s) graded by hand (reflect-answer): 10 of 12 so far" in res.stdout
 
 
 def test_check_a_partly_answered_notebook_gives_partial_credit_and_feedback(tmp_path):
@@ -59,8 +63,11 @@ def test_check_a_partly_answered_notebook_gives_partial_credit_and_feedback(tmp_
     assert res.returncode == 0, res.stderr
     assert "task3-distance      2 / 2" in res.stdout
     assert "task4-evade-linear  0 / 3" in res.stdout and "within the L2 budget" in res.stdout
-    assert "not answered yet" in res.stdout
+    assert "computation error" in res.stdout and "case:     the smaller budget" in res.stdout
+    assert "not answered yet" in res.stdout and "not attempted" in res.stdout
     assert "Score: 2 / 10" in res.stdout
+    assert "reflect-answer      pending / 2  (graded by hand; not answered yet)" in res.stdout
+    assert "Traceback" not in res.stdout
 
 
 def test_help_lists_the_commands():
@@ -68,3 +75,9 @@ def test_help_lists_the_commands():
     assert res.returncode == 0
     for cmd in ("release", "check", "bench"):
         assert cmd in res.stdout
+
+
+def test_the_self_check_knows_nbgraders_text_stub():
+    from course.grader import selfcheck
+
+    assert f'c.ClearSolutions.text_stub = "{selfcheck.TEXT_STUB}"' in (ROOT / "nbgrader_config.py").read_text()

@@ -80,6 +80,6 @@ def test_site_builds_offline_from_the_executed_lessons(tmp_path):
             pager = page[page.rindex("pager"):]
             assert f"{infos[k + 1].slug}.html" in pager
     assert (out / "external-links.html").exists()
-    lesson01 = (out / "01-ml-recap.html").read_text(encoding="utf-8")
+    lesson01 = (out / "lesson-01-ml-recap.html").read_text(encoding="utf-8")
     assert "<math" in lesson01 and "Interactive in JupyterLab: L2 budget" in lesson01
     assert "data:image/png;base64," in lesson01, "figures are embedded in the page"

@@ -184,5 +184,5 @@ def test_load_check_fails_without_a_hash_check_and_passes_the_course_loader():
             return {k: f[k] for k in f.files}
 
     v = evaluate("07-backdoors-supply-chain/load-verified", no_hash)
-    assert not v.passed and "changed after publication" in v.expected
+    assert not v.passed and "changed after publication" in v.case
     assert evaluate("07-backdoors-supply-chain/load-verified", sc.load_params).passed

@@ -15,6 +15,7 @@ from conftest import ROOT  # noqa: E402
 
 from course.checks import evaluate  # noqa: E402
 from course.checks import threat_modelling as key  # noqa: E402
+from course.checks.feedback import Failure  # noqa: E402
 from course.science import datasets, models, plots, services, threat_modelling  # noqa: E402
 
 A = "02-threat-modelling"
@@ -149,21 +150,36 @@ def _wrong(solution, name, change):
     ("control-stops", "control_stops", lambda a: a["access_control"].append("T2"), "legitimate user", True),
     ("control-stops", "control_stops", lambda a: a["rate_limit"].append("T2"), "raises the cost", False),
     ("control-stops", "control_stops", lambda a: a["provenance"].append("T7"), "signature", False),
-    ("control-stops", "control_stops", lambda a: a["provenance"].remove("T8"), "cannot run code", True),
+    ("control-stops", "control_stops", lambda a: a["provenance"].remove("T8"), "in what format", True),
     ("control-stops", "control_stops", lambda a: a["patching"].append("T8"), "by design", False),
     ("control-stops", "control_stops", lambda a: a["input_validation"].append("T1"), "form, not intent", False),
     ("control-stops", "control_stops", lambda a: a["encryption"].append("T6"), "authorised", False),
-    ("incident-profiles", "incident_profiles", lambda a: a["I1"].update(knowledge="white-box"), "black-box", True),
-    ("incident-profiles", "incident_profiles", lambda a: a["I3"].update(knowledge="white-box"), "grey-box", False),
-    ("incident-profiles", "incident_profiles", lambda a: a["I2"].update(time="deployment"), "training-time", False),
-    ("incident-profiles", "incident_profiles", lambda a: a["I6"].update(goal="integrity"), "privacy", False),
-    ("incident-profiles", "incident_profiles", lambda a: a["I5"].update(goal="integrity"), "availability", False),
+    ("incident-profiles", "incident_profiles", lambda a: a["I1"].update(knowledge="white-box"), "sees only the outputs", True),
+    ("incident-profiles", "incident_profiles", lambda a: a["I3"].update(knowledge="white-box"), "partial knowledge", False),
+    ("incident-profiles", "incident_profiles", lambda a: a["I2"].update(time="deployment"), "(re)training", False),
+    ("incident-profiles", "incident_profiles", lambda a: a["I6"].update(goal="integrity"), "take from the owner", False),
+    ("incident-profiles", "incident_profiles", lambda a: a["I5"].update(goal="integrity"), "useless for everyone", False),
 ])
 def test_each_confusion_gets_its_own_explanation(solution, task, name, change, words, visible):
     answer = _wrong(solution, name, change)
     hidden = evaluate(f"{A}/{task}", answer, hidden=True)
     assert not hidden.passed and words in hidden.seen, hidden.seen
     assert evaluate(f"{A}/{task}", answer).passed is (not visible)
+
+
+@pytest.mark.parametrize("task, name, change, answer_words", [
+    ("threat-kinds", "threat_kinds", lambda a: a.update(T8="AML"), ["both"]),
+    ("control-stops", "control_stops", lambda a: a["provenance"].remove("T8"), ["provenance"]),
+    ("control-stops", "control_stops", lambda a: a["patching"].remove("T3"), ["patching"]),
+    ("incident-profiles", "incident_profiles", lambda a: a["I1"].update(knowledge="white-box"), ["black-box"]),
+    ("incident-profiles", "incident_profiles", lambda a: a["I3"].update(knowledge="white-box"), ["grey-box"]),
+    ("incident-profiles", "incident_profiles", lambda a: a["I6"].update(goal="integrity"), ["privacy"]),
+    ("incident-profiles", "incident_profiles", lambda a: a["I5"].update(goal="integrity"), ["availability"]),
+])
+def test_an_explanation_does_not_give_the_answer_away(solution, task, name, change, answer_words):
+    verdict = evaluate(f"{A}/{task}", _wrong(solution, name, change), hidden=True)
+    assert not verdict.passed and verdict.failure is Failure.BELIEF
+    assert not any(w in verdict.seen.lower() for w in answer_words), verdict.seen
 
 
 def test_judgement_calls_are_not_graded(solution):

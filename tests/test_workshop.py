@@ -75,7 +75,7 @@ def test_every_lesson_and_exercise_a_track_names_exists(tracks):
 
 
 def test_lesson_info_reads_the_lesson_template():
-    info = catalogue.lesson_info(ROOT / "lessons" / "01-ml-recap.ipynb")
+    info = catalogue.lesson_info(ROOT / "lessons" / "lesson-01-ml-recap.ipynb")
     assert info.number == "01" and info.title.startswith("Lesson 01")
     assert info.misconceptions == ["M7"]
     assert info.minutes == 30 and "30 minutes" in info.time

@@ -22,7 +22,7 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
-from course.checks.feedback import Checker, CheckFailed, Verdict
+from course.checks.feedback import Checker, CheckFailed, Failure, Verdict
 
 PUBLIC_SEED = 0
 DEFAULT_GRADING_SEED = 2022  # the year of the study; instructors set their own, privately
@@ -123,17 +123,29 @@ def evaluate(task_id: str, answer, *, hidden: bool = False) -> Verdict:
     chk = Checker(task_id, t.misconceptions, hidden)
     if t.kind == "function" and not callable(answer):
         return Verdict(task_id, False, f"`{t.answer}` to be a function", f"{type(answer).__name__}: {answer!r:.60}",
-                       "the task is graded by calling your function on new data", list(t.misconceptions), hidden)
+                       "the task is graded by calling your function on new data", list(t.misconceptions), hidden,
+                       Failure.COMPUTATION)
     try:
         return t.fn(answer, seed_for(task_id, hidden), chk) or chk.passed("all expectations met")
     except CheckFailed as e:
         return e.verdict
+    except NotImplementedError:
+        return not_attempted(t, hidden)
+
+
+def not_attempted(t: Task, hidden: bool = False) -> Verdict:
+    """The verdict on a stub that still raises NotImplementedError."""
+    return Verdict(t.id, False, seen=f"not answered yet: `{t.answer}` still raises NotImplementedError",
+                   why=f"write your answer in the cell that defines `{t.answer}` (in place of the stub), run it, "
+                       "then run this check again", misconceptions=list(t.misconceptions), hidden=hidden,
+                   failure=Failure.NOT_ATTEMPTED)
 
 
 def check(task_id: str, answer, *, hidden: bool = False) -> None:
     """Check an answer in a graded cell: print the verdict; raise CheckFailed if it failed.
 
     Returns nothing, so that a test cell shows only the verdict (use `evaluate` for the Verdict).
+    A failure shows as its message alone, without a traceback (see `CheckFailed`).
     """
     verdict = evaluate(task_id, answer, hidden=hidden)
     if not verdict.passed:
@@ -142,7 +154,7 @@ def check(task_id: str, answer, *, hidden: bool = False) -> None:
 
 
 def call(chk: Checker, fn, *args, what: str = "your function"):
-    """Call a learner's function; an exception other than NotImplementedError becomes a failed check."""
+    """Call a learner's function; an exception other than NotImplementedError is a computation error."""
     try:
         return fn(*args)
     except NotImplementedError:
@@ -150,5 +162,5 @@ def call(chk: Checker, fn, *args, what: str = "your function"):
     except CheckFailed:
         raise
     except Exception as e:  # noqa: BLE001 - any error in learner code is feedback, not a crash
-        chk.expect(False, expected=f"{what} to return a result", seen=f"it raised {type(e).__name__}: {e}",
-                   why="a check can only judge what the function returns")
+        chk.fail(Failure.COMPUTATION, expected=f"{what} to return a result", seen=f"it raised {type(e).__name__}: {e}",
+                 why="a check can only judge what the function returns")

@@ -54,11 +54,11 @@ def check_steal(steal_model, seed, chk):
     try:
         copy = call(chk, steal_model, service, pool, what="steal_model")
     except services.QueryBudgetExceeded as e:  # pragma: no cover - call() turns it into a failed check
-        chk.expect(False, expected=f"at most {QUERY_BUDGET} queries", seen=str(e))
-    chk.expect(service.queries_used <= QUERY_BUDGET, expected=f"at most {QUERY_BUDGET} queries",
-               seen=f"{service.queries_used} queries")
-    chk.expect(hasattr(copy, "predict"), expected="a fitted copy with a predict method", seen=fmt(copy))
-    chk.expect(not _holds(copy, target), expected="a model of your own, trained on the API's answers",
+        chk.require(False, expected=f"at most {QUERY_BUDGET} queries", seen=str(e))
+    chk.require(service.queries_used <= QUERY_BUDGET, expected=f"at most {QUERY_BUDGET} queries",
+                seen=f"{service.queries_used} queries")
+    chk.require(hasattr(copy, "predict"), expected="a fitted copy with a predict method", seen=fmt(copy))
+    chk.require(not _holds(copy, target), expected="a model of your own, trained on the API's answers",
                seen="an object that holds the service (or its model)",
                why="forwarding requests to the service is using it, not stealing it")
     agree = privacy.fidelity(copy, target, s.X)
@@ -91,9 +91,9 @@ def check_membership(membership_scores, seed, chk):
     scores = call(chk, membership_scores, service, split.X_candidates.copy(), split.y_candidates.copy(),
                   split.X_attacker.copy(), split.y_attacker.copy(), what="membership_scores")
     scores = np.asarray(scores, dtype=float).ravel() if scores is not None else np.array([])
-    chk.expect(scores.shape == (len(split.member),), expected=f"one score per candidate ({len(split.member)})",
+    chk.require(scores.shape == (len(split.member),), expected=f"one score per candidate ({len(split.member)})",
                seen=f"shape {scores.shape}")
-    chk.expect(np.all(np.isfinite(scores)), expected="finite scores", seen="NaN or inf among the scores")
+    chk.require(np.all(np.isfinite(scores)), expected="finite scores", seen="NaN or inf among the scores")
     adv, area = privacy.advantage(scores, split.member), privacy.auc(scores, split.member)
     chk.expect(
         adv >= ADVANTAGE_TARGET,
@@ -110,10 +110,10 @@ def check_restriction(restrict_output, seed, chk):
     P = model.predict_proba(split.X_candidates)
     out = call(chk, restrict_output, P.copy(), what="restrict_output")
     out = np.asarray(out, dtype=float) if out is not None else np.array([])
-    chk.expect(out.shape == P.shape, expected=f"an array of shape {P.shape} (one answer per row)", seen=f"shape {out.shape}")
-    chk.expect(np.all(np.isfinite(out)), expected="finite numbers", seen="NaN or inf in the output")
+    chk.require(out.shape == P.shape, expected=f"an array of shape {P.shape} (one answer per row)", seen=f"shape {out.shape}")
+    chk.require(np.all(np.isfinite(out)), expected="finite numbers", seen="NaN or inf in the output")
     kept = float(np.mean(out.argmax(axis=1) == P.argmax(axis=1)))
-    chk.expect(kept >= 0.99, expected="the same decision (top class) for at least 99% of requests",
+    chk.require(kept >= 0.99, expected="the same decision (top class) for at least 99% of requests",
                seen=f"decisions kept for {kept:.1%}",
                why="a restriction that changes the service's decisions breaks it for its legitimate users")
     before = privacy.auc(privacy.confidence_scores(P, split.y_candidates), split.member)

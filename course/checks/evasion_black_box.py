@@ -38,15 +38,15 @@ def _case(seed: int, n_points: int = N_POINTS, families=services.SECRET_FAMILIES
 
 def _check_points(chk, X_adv, X, budget, what):
     X_adv = np.asarray(X_adv, dtype=float) if X_adv is not None else None
-    chk.expect(X_adv is not None and X_adv.shape == X.shape, expected=f"{what} to return an array of shape {X.shape}",
+    chk.require(X_adv is not None and X_adv.shape == X.shape, expected=f"{what} to return an array of shape {X.shape}",
                seen=f"{type(X_adv).__name__} of shape {getattr(X_adv, 'shape', None)}")
-    chk.expect(np.all(np.isfinite(X_adv)), expected="finite pixel values", seen="NaN or inf in the result")
+    chk.require(np.all(np.isfinite(X_adv)), expected="finite pixel values", seen="NaN or inf in the result")
     lo, hi = float(X_adv.min()), float(X_adv.max())
-    chk.expect(lo >= -1e-6 and hi <= 1 + 1e-6, expected="every pixel within [0, 1] (valid images)",
+    chk.require(lo >= -1e-6 and hi <= 1 + 1e-6, expected="every pixel within [0, 1] (valid images)",
                seen=f"pixels from {lo:.3f} to {hi:.3f}",
                why="an input outside the valid range could never be sent to the real system")
     size = np.linalg.norm(X_adv - X, axis=1)
-    chk.expect(np.all(size <= budget + 1e-6), expected=f"every image changed by at most {budget} in L2 norm",
+    chk.require(np.all(size <= budget + 1e-6), expected=f"every image changed by at most {budget} in L2 norm",
                seen=f"largest change {size.max():.4f} ({int(np.sum(size > budget + 1e-6))} images over the budget)",
                why="an attack that ignores its budget proves nothing: robustness is always 'under a budget'")
     return X_adv
@@ -79,7 +79,7 @@ def check_query(query_attack, seed, chk):
     X_adv = call(chk, query_attack, target, X_own.copy(), y_own.copy(), X.copy(), y.copy(), QUERY_BUDGET,
                  QUERIES_PER_POINT, what="query_attack")
     X_adv = _check_points(chk, X_adv, X, QUERY_BUDGET, "query_attack")
-    chk.expect(target.queries_used <= limit, expected=f"at most {limit} queries", seen=f"{target.queries_used} queries",
+    chk.require(target.queries_used <= limit, expected=f"at most {limit} queries", seen=f"{target.queries_used} queries",
                why="a query budget is the attacker's cost; an attack that exceeds it did not happen")
     rate = float(np.mean(model.predict(X_adv) != y))
     chk.expect(
@@ -95,12 +95,13 @@ def check_query(query_attack, seed, chk):
 
 @task(f"{A}/secrecy", answer="secrecy_answers", kind="value", misconceptions=["M1"])
 def check_secrecy(secrecy_answers, seed, chk):
-    chk.expect(isinstance(secrecy_answers, dict), expected="a dict {question: letter}",
+    chk.require(isinstance(secrecy_answers, dict), expected="a dict {question: letter}",
                seen=f"{type(secrecy_answers).__name__}")
     for q, (key, wrong) in SECRECY_ITEMS.items():
-        chk.expect(q in secrecy_answers, expected=f"an answer for {q!r}", seen=f"keys {sorted(secrecy_answers)}")
+        chk.require(q in secrecy_answers, expected=f"an answer for {q!r}", seen=f"keys {sorted(secrecy_answers)}")
+        chk.attempted(secrecy_answers[q] is not None, seen=f"{q!r}: not answered yet (None)")
         given = str(secrecy_answers[q]).strip().lower().strip("()")
-        chk.expect(given in ("a", "b", "c", "d"), expected=f"{q!r}: one of 'a', 'b', 'c', 'd'", seen=fmt(secrecy_answers[q]))
+        chk.require(given in ("a", "b", "c", "d"), expected=f"{q!r}: one of 'a', 'b', 'c', 'd'", seen=fmt(secrecy_answers[q]))
         chk.expect(given == key, expected=f"{q!r}: the option your measurements support",
                    seen=f"{given!r}", why=wrong.get(given, ""))
     return chk.passed("all three answers match what the measurements show: secrecy raises the cost, it is not a mitigation")

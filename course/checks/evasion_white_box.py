@@ -27,9 +27,9 @@ def _as_array(chk, value, shape, what):
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         arr = None
-    chk.expect(arr is not None, expected=f"{what} to return an array of numbers", seen=f"{type(value).__name__}")
-    chk.expect(arr.shape == tuple(shape), expected=f"{what} to return shape {tuple(shape)}", seen=f"shape {arr.shape}")
-    chk.expect(np.all(np.isfinite(arr)), expected=f"{what} to return finite numbers",
+    chk.require(arr is not None, expected=f"{what} to return an array of numbers", seen=f"{type(value).__name__}")
+    chk.require(arr.shape == tuple(shape), expected=f"{what} to return shape {tuple(shape)}", seen=f"shape {arr.shape}")
+    chk.require(np.all(np.isfinite(arr)), expected=f"{what} to return finite numbers",
                seen=f"{int(np.sum(~np.isfinite(arr)))} NaN or infinite values",
                why="a point that did not move has a perturbation of length 0: dividing by it gives NaN")
     return arr
@@ -63,34 +63,40 @@ def _perturbed(rng, n, d, scale):
 @task(f"{A}/project-l2", answer="project_l2", misconceptions=["M7"])
 def check_project_l2(project_l2, seed, chk):
     rng = np.random.default_rng(seed)
-    for d, eps in ((2, 0.3), (int(rng.integers(10, 65)), 1.0), (int(rng.integers(10, 65)), 2.5)):
+    cases = ((2, 0.3, "two features, the small budget"), (int(rng.integers(10, 65)), 1.0, "many features, the middle budget"),
+             (int(rng.integers(10, 65)), 2.5, "many features, the large budget"))
+    for d, eps, role in cases:
         X, X_adv = _perturbed(rng, 50, d, eps / np.sqrt(d))
+        chk.current_case = f"{role} (d = {d}, eps = {eps})"
         got = _as_array(chk, call(chk, project_l2, X_adv.copy(), X.copy(), eps, what="project_l2"), X.shape, "project_l2")
         size = np.linalg.norm(got - X, axis=1)
-        chk.expect(np.all(size <= eps + TOL), expected=f"every row within L2 distance {eps} of its original",
-                   seen=f"largest distance {size.max():.6g}",
-                   why="a perturbation outside the budget is not an attack this threat model allows: "
-                   "it proves nothing about robustness")
+        chk.require(np.all(size <= eps + TOL), expected=f"every row within L2 distance {eps} of its original",
+                    seen=f"largest distance {size.max():.6g}",
+                    why="a perturbation outside the budget is not an attack this threat model allows: "
+                    "it proves nothing about robustness")
         before = np.linalg.norm(X_adv - X, axis=1)
         inside = before <= eps
         moved = np.abs(got[inside] - X_adv[inside]).max() if inside.any() else 0.0
-        chk.expect(moved <= 1e-9, expected="rows already inside the ball returned unchanged",
-                   seen=f"a row inside the ball moved by {moved:.3g}",
-                   why="a projection only moves what breaks the constraint; shrinking every step weakens the attack")
+        chk.require(moved <= 1e-9, expected="rows already inside the ball returned unchanged",
+                    seen=f"a row inside the ball moved by {moved:.3g}",
+                    why="a projection only moves what breaks the constraint; shrinking every step weakens the attack")
         delta = X_adv - X
         want = X + delta * np.where(before > eps, eps / np.maximum(before, 1e-300), 1.0)[:, None]
         err = float(np.abs(got - want).max())
-        chk.expect(err <= 1e-8, expected="each outside row moved to the nearest point of the ball: "
-                   "x + (x_adv - x) * eps / ||x_adv - x||",
-                   seen=f"largest difference from the nearest point {err:.3g}",
-                   why="the nearest point keeps as much of the attacker's step as the budget allows")
+        chk.require(err <= 1e-8, expected="each outside row moved to the nearest point of the L2 ball around its original",
+                    seen=f"largest difference from the nearest point {err:.3g}",
+                    why="the nearest point keeps as much of the attacker's step as the budget allows")
+    chk.current_case = ""
     return chk.passed("every row within the L2 budget, inside rows unchanged, outside rows at the nearest point")
 
 
 @task(f"{A}/project-linf", answer="project_linf", misconceptions=["M7"])
 def check_project_linf(project_linf, seed, chk):
     rng = np.random.default_rng(seed)
-    for d, eps, per_feature in ((2, 0.3, False), (int(rng.integers(10, 65)), 0.1, True), (int(rng.integers(10, 65)), 0.25, False)):
+    cases = ((2, 0.3, False, "two features, bounds [0, 1]"), (int(rng.integers(10, 65)), 0.1, True, "bounds given per feature"),
+             (int(rng.integers(10, 65)), 0.25, False, "many features, bounds [0, 1]"))
+    for d, eps, per_feature, role in cases:
+        chk.current_case = f"{role} (d = {d}, eps = {eps})"
         X, X_adv = _perturbed(rng, 50, d, 2 * eps)
         if per_feature:  # bounds per feature; the clean points lie inside them
             lb = np.minimum(X.min(axis=0), rng.uniform(-0.1, 0.3, size=d))
@@ -101,21 +107,21 @@ def check_project_linf(project_linf, seed, chk):
                    lb.copy() if per_feature else lb, ub.copy() if per_feature else ub, what="project_linf")
         got = _as_array(chk, got, X.shape, "project_linf")
         step = np.abs(got - X).max()
-        chk.expect(step <= eps + TOL, expected=f"no feature changed by more than {eps} (L∞ budget)",
+        chk.require(step <= eps + TOL, expected=f"no feature changed by more than {eps} (L∞ budget)",
                    seen=f"largest change of a feature {step:.6g}",
                    why="an L∞ budget bounds every single feature's change: that is the threat model")
         low, high = np.broadcast_to(lb, (d,)), np.broadcast_to(ub, (d,))
         out = np.maximum(low - got, got - high).max()
-        chk.expect(out <= TOL, expected="every feature within its bounds [lb, ub]"
+        chk.require(out <= TOL, expected="every feature within its bounds [lb, ub]"
                    + (" (bounds given per feature)" if per_feature else f" = [{lb}, {ub}]"),
                    seen=f"a value {out:.3g} outside its bounds",
                    why="a pixel below 0 or above 1 is not an image: an attack must stay in the valid input range")
         want = np.clip(np.clip(X_adv, X - eps, X + eps), low, high)
         err = float(np.abs(got - want).max())
-        chk.expect(err <= 1e-9, expected="the nearest allowed point: each feature clipped to "
-                   "[max(lb, x - eps), min(ub, x + eps)]",
-                   seen=f"largest difference from the nearest allowed point {err:.3g}",
-                   why="the nearest allowed point keeps as much of the attacker's step as the threat model allows")
+        chk.require(err <= 1e-9, expected="the nearest allowed point (within the budget and the bounds at once)",
+                    seen=f"largest difference from the nearest allowed point {err:.3g}",
+                    why="the nearest allowed point keeps as much of the attacker's step as the threat model allows")
+    chk.current_case = ""
     return chk.passed("every row within the L∞ budget and the bounds, at the nearest allowed point")
 
 
@@ -134,23 +140,24 @@ def check_attack_linear(attack_linear, seed, chk):
         # a budget at which the attack matters: the median distance to the boundary, ignoring bounds
         eps = float(np.round(np.median(np.abs(f[clean_right])) / np.linalg.norm(w, dual), 2))
         lb, ub = (0.0, 1.0) if norm == "l2" else (np.zeros(d), np.ones(d))
+        name = "L2" if norm == "l2" else "L∞"
+        chk.current_case = f"the {name} attack, budget {eps} (digits {a} vs {c}, n={len(y)})"
         got = call(chk, attack_linear, w.copy(), b, X.copy(), y.copy(), eps, norm,
                    lb if np.isscalar(lb) else lb.copy(), ub if np.isscalar(ub) else ub.copy(), what="attack_linear")
         X_adv = _as_array(chk, got, X.shape, "attack_linear")
         size = np.linalg.norm(X_adv - X, ord=dual if norm == "l2" else np.inf, axis=1)
-        name = "L2" if norm == "l2" else "L∞"
-        chk.expect(np.all(size <= eps * (1 + 1e-9) + TOL),
-                   expected=f"every perturbation within the {name} budget {eps} (digits {a} vs {c})",
+        chk.require(np.all(size <= eps * (1 + 1e-9) + TOL),
+                   expected=f"every perturbation within the {name} budget {eps}",
                    seen=f"largest {name} perturbation {size.max():.6g} ({int(np.sum(size > eps + TOL))} rows over)",
                    why="robustness is always 'under a budget': an attack outside it answers another question")
         out = max(float((0.0 - X_adv).max()), float((X_adv - 1.0).max()))
-        chk.expect(out <= TOL, expected="every pixel within the bounds [0, 1]",
+        chk.require(out <= TOL, expected="every pixel within the bounds [0, 1]",
                    seen=f"a pixel {out:.3g} outside [0, 1]",
                    why="an image with negative ink is not an input anybody can submit: bounds are part of the threat model")
         flipped = int(np.sum(clean_right & (model.predict(X_adv) != y)))
-        chk.expect(flipped > 0, expected=f"some correctly classified images misclassified at {name} budget {eps}",
-                   seen="no prediction changed",
-                   why="the attack must lower the score of each image's true class: move against w for class 1, along w for class 0")
+        chk.require(flipped > 0, expected=f"some correctly classified images misclassified at {name} budget {eps}",
+                    seen="no prediction changed",
+                    why="an evasion attack moves each image so that the score of its true class goes down")
         n = len(y)
         kept = int(np.sum(model.predict(X_adv) == y))
         X_ref = evade(model, X, y, eps, norm=norm, bounds=(0.0, 1.0), method="pgd", steps=20, progress=False)
@@ -162,8 +169,9 @@ def check_attack_linear(attack_linear, seed, chk):
                    seen=f"robust accuracy {robust:.2f}",
                    why="a weak attack overstates robustness: the number to report is what a strong attacker "
                    "achieves within the budget. (A single step clipped to the bounds wastes budget on pixels "
-                   "already at 0 or 1: repeat step, project, clip.)")
+                   "already at 0 or 1.)")
         summary.append(f"{name} ε={eps}: {clean_right.mean():.2f} -> {robust:.2f} (reference {reference:.2f})")
+    chk.current_case = ""
     return chk.passed("within budget and bounds; accuracy " + "; ".join(summary) + f"; n={len(y)}")
 
 
@@ -240,32 +248,38 @@ def check_security_curve(security_evaluation_curve, seed, chk):
     # an optimiser that misses many points at some budgets: accuracy at each budget alone goes up and down
     flaky = {round(e, 6): s for e, s in zip(budgets[1:], (0.0, 0.6, 0.0, 0.7, 0.1, 0.8))}
     for label, miss in (("a strong attack", None), ("an attack that misses points at some budgets", flaky)):
+        chk.current_case = f"{label} (digits {a} vs {c}, n={len(y)}, budgets {', '.join(f'{e:g}' for e in budgets)})"
         # the reference is computed with the checker's own objects; the learner gets fresh copies
         plain, cumulative = _curve_reference(predict, LinearL2Attack(w, b, miss=miss), X, y, budgets)
         got = call(chk, security_evaluation_curve, LinearModel(w.copy(), b), LinearL2Attack(w.copy(), b, miss=miss),
                    X.copy(), y.copy(), list(budgets), what="security_evaluation_curve")
         curve = _as_array(chk, got, (len(budgets),), "security_evaluation_curve")
         shown = ", ".join(f"{v:.3f}" for v in curve)
-        chk.expect(np.all((curve >= 0) & (curve <= 1)), expected="accuracies between 0 and 1", seen=shown)
-        chk.expect(abs(curve[0] - plain[0]) <= TOL,
-                   expected=f"the curve to start at the clean accuracy {plain[0]:.3f} (budget 0)",
+        chk.require(np.all((curve >= 0) & (curve <= 1)), expected="accuracies between 0 and 1", seen=shown)
+        chk.require(abs(curve[0] - plain[0]) <= TOL,
+                   expected="the curve to start at the clean accuracy (budget 0)",
                    seen=f"{curve[0]:.3f} at budget 0",
                    why="the left end of a security evaluation curve is the number a model card reports: "
                    "the curve shows what happens to it as the attacker's budget grows")
         rises = np.flatnonzero(np.diff(curve) > TOL)
         chk.expect(rises.size == 0,
-                   expected=f"a curve that never rises with the budget (with {label})",
+                   expected="a curve that never rises with the budget",
                    seen=f"it rises from budget {budgets[rises[0]] if rises.size else 0:g} to "
                    f"{budgets[rises[0] + 1] if rises.size else 0:g}: {shown}",
                    why="a point evaded with a small budget is evaded with every larger one; a curve that rises "
                    "reports the optimiser's misses as robustness")
         over = np.flatnonzero(curve > plain + TOL)
+        first = over[0] if over.size else 0
         chk.expect(over.size == 0,
-                   expected=f"at most the accuracy the attack leaves at each budget: {', '.join(f'{v:.3f}' for v in plain)}",
-                   seen=shown, why="a curve may not claim more robustness than the attack measured")
+                   expected="at each budget, at most the accuracy the attack leaves at that budget",
+                   seen=f"at budget {budgets[first]:g}: {curve[first]:.3f}, more than the attack leaves ({shown})",
+                   why="a curve may not claim more robustness than the attack measured")
         under = np.flatnonzero(curve < cumulative - TOL)
-        chk.expect(under.size == 0,
-                   expected="no point counted as evaded unless the attack evaded it at that budget or a smaller one: "
-                   f"at least {', '.join(f'{v:.3f}' for v in cumulative)}",
-                   seen=shown, why="accuracy under attack is measured, point by point, on the adversarial inputs")
+        first = under[0] if under.size else 0
+        chk.require(under.size == 0,
+                    expected="no point counted as evaded unless the attack evaded it at that budget or a smaller one",
+                    seen=f"at budget {budgets[first]:g}: {curve[first]:.3f}, fewer points correct than the attack "
+                    f"evaded ({shown})",
+                    why="accuracy under attack is measured, point by point, on the adversarial inputs")
+    chk.current_case = ""
     return chk.passed(f"starts at clean accuracy {curve[0]:.2f}, never rises, matches the attack (digits {a} vs {c}, n={len(y)})")

@@ -68,7 +68,7 @@ def check_make_it_pass(make_it_pass, seed, chk):
     X_final = call(chk, make_it_pass, gateway, X_wish.copy(), fraud.constraints, list(fraud.feature_names),
                    what="make_it_pass")
     X_final = np.asarray(X_final, dtype=float) if X_final is not None else None
-    chk.expect(X_final is not None and X_final.shape == X_wish.shape,
+    chk.require(X_final is not None and X_final.shape == X_wish.shape,
                expected=f"one final transaction per card: an array of shape {X_wish.shape}",
                seen=f"{type(X_final).__name__} of shape {getattr(X_final, 'shape', None)}")
     ok = datasets.check_constraints(X_final, X_wish, fraud.constraints)
@@ -78,12 +78,13 @@ def check_make_it_pass(make_it_pass, seed, chk):
         i = bad[0]
         changed = [n for n, a, b in zip(fraud.feature_names, X_final[i], X_wish[i]) if not np.isclose(a, b)]
         detail = f" (e.g. card {i}: changed {changed})"
-    chk.expect(len(bad) == 0, expected="every transaction within the fraudster's constraints (only amount, hour, "
+    chk.require(len(bad) == 0, expected="every transaction within the fraudster's constraints (only amount, hour, "
                "merchant_category, online changed; within bounds; integers kept integers)",
                seen=f"{len(bad)} of {len(ok)} transactions break them{detail}",
                why="a fraudster cannot change the card's history or where they are: an 'evasion' that does "
                    "is not one the real system would ever see")
-    chk.expect(gateway.queries_used <= limit, expected=f"at most {limit} queries", seen=f"{gateway.queries_used}")
+    chk.require(gateway.queries_used <= limit, expected=f"at most {limit} queries", seen=f"{gateway.queries_used}",
+                why="the query budget is the fraudster's: attempts beyond it are declined cards and blocked accounts")
     approved = _score(case, X_final) < case.threshold
     acct = economics.attacker_economics(X_final, approved, np.full(len(X_final), gateway.queries_used / len(X_final)),
                                         fraud.feature_names)
@@ -114,7 +115,9 @@ def check_profit(attacker_profit, seed, chk):
     rng = np.random.default_rng(seed)
     fraud = datasets.make_fraud(n_samples=400, fraud_rate=0.25, random_state=int(rng.integers(10_000)))
     names = list(fraud.feature_names)
-    for case in range(4):
+    roles = ("the course's prices, nothing caught in review", "the course's prices, some purchases caught in review",
+             "other prices, nothing caught in review", "other prices, some purchases caught in review")
+    for case, role in enumerate(roles):
         n = 120
         X = fraud.X[rng.choice(len(fraud.X), n, replace=False)].copy()
         approved = rng.random(n) < rng.uniform(0.2, 0.8)
@@ -126,16 +129,17 @@ def check_profit(attacker_profit, seed, chk):
         want = _reference_account(X, approved, queries, names, prices, caught)
         got = call(chk, attacker_profit, X.copy(), approved.copy(), queries.copy(), names, prices,
                    None if caught is None else caught.copy(), what="attacker_profit")
-        chk.expect(isinstance(got, dict), expected="a dict with 'payoff', 'cost', 'profit', 'cost_per_success'",
-                   seen=type(got).__name__)
-        label = f"(case {case + 1}: {int(approved.sum())} approved, {'some caught in review' if caught is not None else 'none caught'})"
+        chk.current_case = f"{role} ({int(approved.sum())} of {n} purchases approved)"
+        chk.require(isinstance(got, dict), expected="a dict with 'payoff', 'cost', 'profit', 'cost_per_success'",
+                    seen=type(got).__name__)
         for key in ("payoff", "cost", "profit", "cost_per_success"):
-            chk.expect(key in got, expected=f"a key {key!r}", seen=f"keys {sorted(got)}")
+            chk.require(key in got, expected=f"a key {key!r}", seen=f"keys {sorted(got)}")
             g, w = float(got[key]), float(want[key])
             same = (np.isinf(w) and np.isinf(g)) or (np.isfinite(g) and abs(g - w) <= 1e-6 * max(1.0, abs(w)))
-            chk.expect(same, expected=f"{key} = {fmt(w)} {label}", seen=f"{key} = {fmt(g)}",
+            chk.require(same, expected=f"{key} = {fmt(w)}", seen=f"{key} = {fmt(g)}",
                        why="the attacker's account decides whether the attack is worth running: count every card, "
                            "every attempt, and only the purchases that pay (approved, not caught, cash-out share)")
+    chk.current_case = ""
     return chk.passed("payoff, cost, profit and cost per success match on every case")
 
 
@@ -145,9 +149,9 @@ def check_review_threshold(choose_review_threshold, seed, chk):
     fraud = case.fraud
     m = call(chk, choose_review_threshold, case.legit_logged.copy(), case.threshold, REVIEW_CAP,
              what="choose_review_threshold")
-    chk.expect(np.isscalar(m) or np.ndim(m) == 0, expected="one number (a score)", seen=fmt(m))
+    chk.require(np.isscalar(m) or np.ndim(m) == 0, expected="one number (a score)", seen=fmt(m))
     m = float(m)
-    chk.expect(np.isfinite(m) and m < case.threshold,
+    chk.require(np.isfinite(m) and m < case.threshold,
                expected=f"a review threshold below the decision threshold {case.threshold:.4f}", seen=fmt(m),
                why="the band [review threshold, decision threshold) holds approved transactions for review")
     alarms = economics.false_alarm_rate(case.legit_upcoming, m, case.threshold)

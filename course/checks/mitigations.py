@@ -47,15 +47,16 @@ def check_adaptive_attack(adaptive_attack, seed, chk):
     X, y = s.X, s.y
     X_adv = call(chk, adaptive_attack, copy.deepcopy(model), X.copy(), y.copy(), what="adaptive_attack")
     X_adv = np.asarray(X_adv, dtype=float) if X_adv is not None else None
-    chk.expect(X_adv is not None and X_adv.shape == X.shape, expected=f"an array of shape {X.shape}",
-               seen=f"{type(X_adv).__name__} of shape {getattr(X_adv, 'shape', None)}")
-    chk.expect(np.all(np.isfinite(X_adv)), expected="finite pixel values", seen="NaN or inf in the result")
+    chk.require(X_adv is not None and X_adv.shape == X.shape, expected=f"an array of shape {X.shape}",
+                seen=f"{type(X_adv).__name__} of shape {getattr(X_adv, 'shape', None)}")
+    chk.require(np.all(np.isfinite(X_adv)), expected="finite pixel values", seen="NaN or inf in the result")
     size = np.abs(X_adv - X).max()
-    chk.expect(size <= BUDGET + 1e-9, expected=f"every pixel within {BUDGET} of the original (L∞ budget)",
+    chk.require(size <= BUDGET + 1e-9, expected=f"every pixel within {BUDGET} of the original (L∞ budget)",
                seen=f"largest change {size:.4g}",
                why="an attack that ignores its budget proves nothing: robustness is always 'under a budget'")
-    chk.expect(X_adv.min() >= -1e-9 and X_adv.max() <= 1 + 1e-9, expected="pixels inside [0, 1]",
-               seen=f"range [{X_adv.min():.3g}, {X_adv.max():.3g}]")
+    chk.require(X_adv.min() >= -1e-9 and X_adv.max() <= 1 + 1e-9, expected="pixels inside [0, 1]",
+                seen=f"range [{X_adv.min():.3g}, {X_adv.max():.3g}]",
+                why="an image with pixels outside [0, 1] is not an input anybody can submit")
     repeats = 20 if randomised else 1
     yours = evaluation.accuracy_under_attack(model, X_adv, y, repeats=repeats)
     reference = evaluation.evaluate_defence(copy.deepcopy(model), X, y, _threat(), X_pool=s.X_attacker,
@@ -123,16 +124,18 @@ def check_diagnose(diagnose, seed, chk):
     bases = [s.mlp, defences.fit_quietly("logistic", s.X_train, s.y_train)]
     modes = list(FAILURE_MODES) + list(rng.choice(FAILURE_MODES, size=2))
     rng.shuffle(modes)
-    for mode in modes:
+    for k, mode in enumerate(modes):
         base = bases[int(rng.integers(len(bases)))]
         model = _mystery(mode, base, rng)
+        chk.current_case = f"defended model {k + 1} of {len(modes)}"
         got = call(chk, diagnose, model, s.X.copy(), s.y.copy(), what="diagnose")
-        chk.expect(isinstance(got, str) and got in FAILURE_MODES, expected=f"one of {FAILURE_MODES}",
-                   seen=fmt(got))
-        chk.expect(got == mode, expected=f"{mode!r} for this model (its adaptive attack: {ATTACK_FOR[mode]})",
-                   seen=f"{got!r}",
+        chk.require(isinstance(got, str) and got in FAILURE_MODES, expected=f"one of {FAILURE_MODES}",
+                    seen=fmt(got))
+        chk.expect(got == mode, expected="the failure mode this model shows (measure it: gradients, repeated "
+                   "answers, what the model offers)", seen=f"{got!r}, which would call for {ATTACK_FOR[got]}",
                    why="naming the failure mode is naming the attack that breaks the defence: a zero gradient "
                        "calls for BPDA, randomness for EOT, a hidden model for transfer or queries")
+    chk.current_case = ""
     return chk.passed(f"all {len(modes)} defended models diagnosed correctly")
 
 
@@ -148,7 +151,7 @@ def _plain_sklearn(model) -> bool:
 def check_robust_model(build_robust_model, seed, chk):
     s = _setting(seed, n_eval=150)
     model = call(chk, build_robust_model, s.X_train.copy(), s.y_train.copy(), what="build_robust_model")
-    chk.expect(hasattr(model, "predict"), expected="a fitted model with predict", seen=type(model).__name__)
+    chk.require(hasattr(model, "predict"), expected="a fitted model with predict", seen=type(model).__name__)
     chk.expect(
         _plain_sklearn(model) and models.has_gradient(model),
         expected="a plain scikit-learn model that course.science.models can differentiate (an MLPClassifier, a linear "
@@ -159,7 +162,7 @@ def check_robust_model(build_robust_model, seed, chk):
     )
     report = evaluation.evaluate_defence(model, s.X, s.y, _threat(), X_pool=s.X_attacker, unbounded=False,
                                          progress=False, use_model_gradients=False, random_state=_seed(seed) % 1000)
-    chk.expect(report.clean_accuracy >= CLEAN_TARGET, expected=f"clean accuracy >= {CLEAN_TARGET} on new images",
+    chk.require(report.clean_accuracy >= CLEAN_TARGET, expected=f"clean accuracy >= {CLEAN_TARGET} on new images",
                seen=f"clean accuracy {report.clean_accuracy:.3f}",
                why="a model nobody can use is not a mitigation: robustness is paid for in clean accuracy, within limits")
     strongest = report.strongest

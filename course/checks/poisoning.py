@@ -21,12 +21,12 @@ def _as_indices(chk, got, n, budget, what):
         ok = idx.dtype.kind in "iu" or (idx.dtype.kind == "f" and np.all(np.isfinite(idx)) and np.all(idx == np.round(idx)))
     except Exception:  # noqa: BLE001
         ok = False
-    chk.expect(ok, expected=f"{what} to return an array of integer row indices", seen=f"{fmt(got)}")
+    chk.require(ok, expected=f"{what} to return an array of integer row indices", seen=f"{fmt(got)}")
     idx = np.unique(idx.astype(np.int64))
-    chk.expect(np.all((idx >= 0) & (idx < n)), expected=f"indices in [0, {n})",
+    chk.require(np.all((idx >= 0) & (idx < n)), expected=f"indices in [0, {n})",
                seen=f"values from {idx.min() if len(idx) else '-'} to {idx.max() if len(idx) else '-'}")
     if budget is not None:
-        chk.expect(len(idx) <= budget, expected=f"at most {budget} distinct indices (the budget)",
+        chk.require(len(idx) <= budget, expected=f"at most {budget} distinct indices (the budget)",
                    seen=f"{len(idx)} indices",
                    why="a threat model is a budget: an attack that exceeds it proves nothing about this attacker")
     return idx
@@ -80,13 +80,13 @@ class _Strict:
         try:
             R = np.asarray(R, dtype=float)
         except Exception:  # noqa: BLE001
-            self.chk.expect(False, expected="an array of word counts", seen=fmt(R))
+            self.chk.require(False, expected="an array of word counts", seen=fmt(R))
         d = len(poisoning.VOCABULARY)
-        self.chk.expect(R.ndim == 2 and R.shape[1] == d and len(R) <= n_reports,
+        self.chk.require(R.ndim == 2 and R.shape[1] == d and len(R) <= n_reports,
                         expected=f"at most {n_reports} rows of {d} word counts (the round's budget)",
                         seen=f"shape {R.shape}",
                         why="the attacker controls at most 3% of each round's labels")
-        self.chk.expect(np.all(np.isfinite(R)) and np.all(R == np.round(R)) and np.all((R >= 0) & (R <= poisoning.MAX_COUNT)),
+        self.chk.require(np.all(np.isfinite(R)) and np.all(R == np.round(R)) and np.all((R >= 0) & (R <= poisoning.MAX_COUNT)),
                         expected=f"mails: whole word counts between 0 and {poisoning.MAX_COUNT}",
                         seen=f"values from {np.nanmin(R) if R.size else '-'} to {np.nanmax(R) if R.size else '-'}"
                              f"{'' if np.all(R == np.round(R)) else ', not all whole numbers'}",
@@ -148,7 +148,9 @@ def find_case(seed: int, style: str):
 @task(f"{A}/find-poisoned", answer="find_poisoned", misconceptions=["M8", "M1"])
 def check_find_poisoned(find_poisoned, seed, chk):
     summary = []
-    for style in ("copies", "plain"):
+    for style, role in (("copies", "a loop poisoned with copies of the campaign"),
+                        ("plain", "a loop poisoned with plain-looking reports (the generic spam words removed)")):
+        chk.current_case = role
         X_new, y_new, truth, X_tr, y_tr = find_case(seed + (style == "plain"), style)
         got = call(chk, find_poisoned, X_new.copy(), y_new.copy(), X_tr.copy(), y_tr.copy(), what="find_poisoned")
         idx = _as_indices(chk, got, len(y_new), None, "find_poisoned")
@@ -161,15 +163,16 @@ def check_find_poisoned(find_poisoned, seed, chk):
                 f"{int(truth.sum())} attacker reports among them; {len(y_new)} rows)")
         chk.expect(
             recall >= FIND_MIN_RECALL,
-            expected=f"recall >= {FIND_MIN_RECALL} on a loop poisoned with {style} of the campaign",
+            expected=f"recall >= {FIND_MIN_RECALL}",
             seen=seen,
             why="a sanitiser that misses most of the poison leaves the attack in place",
         )
         chk.expect(
             precision >= FIND_MIN_PRECISION,
-            expected=f"precision >= {FIND_MIN_PRECISION} on a loop poisoned with {style} of the campaign",
+            expected=f"precision >= {FIND_MIN_PRECISION}",
             seen=seen,
             why="flagging everything unusual also throws away honest users' data: a sanitiser has a cost",
         )
         summary.append(f"{style}: precision {precision:.2f}, recall {recall:.2f}")
+    chk.current_case = ""
     return chk.passed("; ".join(summary))

@@ -54,6 +54,7 @@ def check_backdoor_report(backdoor_report, seed, chk):
              ("an honest vendor", sc.make_vendor(False, random_state=int(rng.integers(2**31))))]
     summary = []
     for label, v in cases:
+        chk.current_case = label
         if v.truth["backdoored"]:
             trigger, target = v.truth["apply"], v.truth["target"]
         else:  # an honest model, probed with some trigger and target all the same
@@ -61,7 +62,7 @@ def check_backdoor_report(backdoor_report, seed, chk):
             trigger, target = (lambda Z, loc=loc: sc.stamp(Z, loc)), int(rng.integers(10))
         X, y = v.X_yours, v.y_yours
         got = call(chk, backdoor_report, _predict(v.model), X.copy(), y.copy(), trigger, target, what="backdoor_report")
-        chk.expect(isinstance(got, dict) and {"clean_accuracy", "attack_success_rate"} <= set(got),
+        chk.require(isinstance(got, dict) and {"clean_accuracy", "attack_success_rate"} <= set(got),
                    expected="a dict with the keys 'clean_accuracy' and 'attack_success_rate'", seen=fmt(got))
         pred = v.model.predict(X)
         acc = float(np.mean(pred == y))
@@ -71,16 +72,17 @@ def check_backdoor_report(backdoor_report, seed, chk):
         try:
             got_acc, got_asr = float(got["clean_accuracy"]), float(got["attack_success_rate"])
         except (TypeError, ValueError):
-            chk.expect(False, expected="numbers", seen=fmt(got))
-        chk.expect(abs(got_acc - acc) <= 1e-9, expected=f"clean_accuracy {acc:.4f} for {label}",
+            chk.require(False, expected="numbers", seen=fmt(got))
+        chk.require(abs(got_acc - acc) <= 1e-9, expected=f"clean_accuracy {acc:.4f}",
                    seen=f"{got_acc:.4f}", why="accuracy on your own clean images is the first acceptance test")
         hint = (" — that is the rate over all images, target class included: images already of the target class "
                 "say nothing about the backdoor" if abs(got_asr - asr_all) <= 1e-9 and abs(asr - asr_all) > 1e-9 else "")
-        chk.expect(abs(got_asr - asr) <= 1e-9,
-                   expected=f"attack_success_rate {asr:.4f} for {label} (triggered images whose true class is not {target})",
+        chk.require(abs(got_asr - asr) <= 1e-9,
+                    expected=f"attack_success_rate {asr:.4f} (triggered images whose true class is not {target})",
                    seen=f"{got_asr:.4f}{hint}",
                    why="a backdoor keeps clean accuracy: only the success rate on triggered images shows it")
         summary.append(f"{label}: accuracy {acc:.3f}, attack success {asr:.0%}")
+    chk.current_case = ""
     return chk.passed("; ".join(summary))
 
 
@@ -114,27 +116,27 @@ def check_inspect_vendor(inspect_vendor, seed, chk):
     right = []
     for i, v in enumerate(vendor_cases(seed)):
         X, y = v.X_yours[:300], v.y_yours[:300]
+        chk.current_case = f"vendor model {i + 1} of {N_VENDORS}"
         got = call(chk, inspect_vendor, _predict(v.model), X.copy(), y.copy(), what="inspect_vendor")
-        chk.expect(isinstance(got, dict) and "backdoored" in got,
+        chk.require(isinstance(got, dict) and "backdoored" in got,
                    expected="a dict with the keys 'backdoored' and 'location'", seen=fmt(got))
         said = bool(got["backdoored"])
         truth = v.truth
-        name = f"vendor model {i + 1} of {N_VENDORS}"
         if truth["backdoored"]:
-            chk.expect(said, expected=f"{name}: backdoored (its training data carried a {truth['size']}x{truth['size']} "
-                                      f"white patch)", seen="you said it is clean",
+            chk.expect(said, expected="backdoored (its training data carried a white patch)", seen="you said it is clean",
                        why="a backdoored model keeps its clean accuracy: only a test aimed at triggers finds it, "
                            "and nobody but you will run it on your use")
             loc = _location(got.get("location"))
             t = truth["location"]
             ok = loc is not None and max(abs(loc[0] - t[0]), abs(loc[1] - t[1])) <= 1
-            chk.expect(ok, expected=f"{name}: the trigger's top-left pixel (row, column) within 1 pixel of the truth",
+            chk.require(ok, expected="the trigger's top-left pixel (row, column), within 1 pixel",
                        seen=f"location {fmt(got.get('location'))}",
                        why="knowing where the trigger is lets you filter inputs and tell the vendor what to fix")
         else:
-            chk.expect(not said, expected=f"{name}: clean", seen=f"you said it is backdoored at {fmt(got.get('location'))}",
+            chk.require(not said, expected="clean", seen=f"you said it is backdoored at {fmt(got.get('location'))}",
                        why="a test that rejects honest models too gets switched off: its false alarms are its cost")
         right.append("backdoored" if truth["backdoored"] else "clean")
+    chk.current_case = ""
     return chk.passed(f"all {N_VENDORS} vendor models judged right ({', '.join(right)}), trigger locations found")
 
 
@@ -160,7 +162,7 @@ def _audit_cases(seed: int, hidden: bool):
 
 def _as_names(chk, got, what):
     ok = isinstance(got, (list, tuple, set, frozenset)) and all(isinstance(s, str) for s in got)
-    chk.expect(ok, expected=f"{what} to return a list of 'module.name' strings", seen=fmt(got))
+    chk.require(ok, expected=f"{what} to return a list of 'module.name' strings", seen=fmt(got))
     return list(got)
 
 
@@ -174,6 +176,7 @@ def check_audit_pickle(audit_pickle, seed, chk):
     model = _model_for_audit(seed)
     cases = _audit_cases(seed, hidden=chk.hidden)
     for label, payload, proto, inside in cases:
+        chk.current_case = label
         allowed = sc.allowed_globals(model, protocol=proto)
         with tempfile.TemporaryDirectory(prefix="course-audit-") as tmp:
             marker = Path(tmp) / sc.MARKER
@@ -185,24 +188,25 @@ def check_audit_pickle(audit_pickle, seed, chk):
             if payload == "subprocess.Popen":
                 time.sleep(0.5)  # a process started by an unpickled Popen writes its marker a moment later
             chk.expect(not marker.exists(),
-                       expected=f"{label}: audited without being loaded (no marker file written)",
+                       expected="the file audited without being loaded (no marker file written)",
                        seen=f"the payload ran during your audit and wrote {sc.MARKER}",
-                       why="unpickling IS running the file's code: an audit must only parse it (pickletools.genops)")
+                       why="unpickling IS running the file's code: an audit may only read it, never load it")
             names = _as_names(chk, got, "audit_pickle")
         if payload is None:
-            chk.expect(len(names) == 0, expected=f"{label}: nothing outside the allow-list (an empty list)",
+            chk.require(len(names) == 0, expected="nothing outside the allow-list (an empty list)",
                        seen=f"{names[:6]}",
                        why="an auditor that rejects clean files is switched off: every import here is on the allow-list")
             continue
         target = _CALLABLE[payload]
-        chk.expect(any(n.rsplit(".", 1)[-1] == target for n in names),
-                   expected=f"{label}: the payload's callable (…{target}) reported",
+        chk.require(any(n.rsplit(".", 1)[-1] == target for n in names),
+                    expected="the payload's callable reported",
                    seen=f"{names[:6] if names else 'nothing reported'}",
                    why="loading this file runs that callable: it is the attack")
         wrong = sorted(set(names) & set(allowed))
-        chk.expect(not wrong, expected=f"{label}: only imports that are not on the allow-list",
+        chk.require(not wrong, expected="only imports that are not on the allow-list",
                    seen=f"allowed imports reported too: {wrong[:4]}",
                    why="the allow-list is the contract: report what is outside it")
+    chk.current_case = ""
     return chk.passed(f"{len(cases)} files audited without loading: every payload found, clean files passed")
 
 
@@ -232,13 +236,14 @@ def check_load_verified(load_verified, seed, chk):
         params = {"coef": model.coef_, "intercept": model.intercept_, "classes": model.classes_}
 
         kind, got = _outcome(load_verified, good, digest)
-        chk.expect(kind == "returned", expected="the genuine file with its published hash to load",
+        chk.current_case = "the genuine file with its published hash"
+        chk.require(kind == "returned", expected="the file to load",
                    seen=f"it raised {type(got).__name__}: {got}" if kind == "raised" else "")
         try:
             same = all(np.array_equal(np.asarray(got[k]), v) for k, v in params.items())
         except Exception:  # noqa: BLE001
             same = False
-        chk.expect(same, expected="a dict with the arrays 'coef', 'intercept' and 'classes' of the file",
+        chk.require(same, expected="a dict with the arrays 'coef', 'intercept' and 'classes' of the file",
                    seen=fmt(got))
 
         rng = np.random.default_rng(seed)
@@ -255,13 +260,15 @@ def check_load_verified(load_verified, seed, chk):
             ("an .npz smuggling an object array, with its own (matching) hash", smuggled, sc.sha256_of(smuggled)),
         ]
         for label, path, h in cases:
+            chk.current_case = label
             kind, got = _outcome(load_verified, path, h)
-            chk.expect(not marker.exists(), expected=f"{label}: refused without running anything",
+            chk.expect(not marker.exists(), expected="the file refused without running anything",
                        seen=f"loading it ran the payload ({sc.MARKER} was written)",
                        why="a matching hash proves who published a file, not that reading it is safe: "
-                           "read only formats that cannot run code (np.load with allow_pickle=False)")
+                           "read only formats that cannot run code")
             chk.expect(kind == "raised" and isinstance(got, ValueError),
-                       expected=f"{label}: ValueError",
+                       expected="ValueError",
                        seen=(f"{type(got).__name__}: {got}" if kind == "raised" else f"it was loaded: {fmt(got)}"),
                        why="a file that fails its hash or is not plain arrays must not reach your model")
+    chk.current_case = ""
     return chk.passed("genuine file loaded; tampered, disguised and smuggling files refused without running code")

@@ -44,13 +44,15 @@ def _norm(value) -> str:
 
 
 def _expect_dict(answer, name, keys, chk, example):
-    chk.expect(isinstance(answer, dict), expected=f"`{name}` to be a dict like {example}",
-               seen=f"{type(answer).__name__}")
+    chk.require(isinstance(answer, dict), expected=f"`{name}` to be a dict like {example}",
+                seen=f"{type(answer).__name__}")
     missing = [k for k in keys if k not in answer]
     unknown = sorted(str(k) for k in answer if k not in keys)
-    chk.expect(not missing and not unknown, expected=f"exactly the keys {', '.join(keys)}",
+    chk.require(not missing and not unknown, expected=f"exactly the keys {', '.join(keys)}",
                seen="; ".join(filter(None, [missing and f"missing {', '.join(missing)}",
                                             unknown and f"unknown {', '.join(unknown)}"])))
+    blank = [k for k in keys if answer[k] is None or (isinstance(answer[k], dict) and None in answer[k].values())]
+    chk.attempted(not blank, seen=f"not answered yet (None): {', '.join(blank[:6])}{' ...' if len(blank) > 6 else ''}")
 
 
 def _report(chk, confusions, n_items, what, why):
@@ -76,11 +78,12 @@ def _kind_confusion(t, given):
         return ("'both' is for a threat that needs ML and classic measures at once (an ML artefact that runs "
                 "code); the others are one or the other")
     if KIND[t] == "both":
-        return ("a pickled model file is both: an ML artefact from the model supply chain (AML.CS0031) that "
-                "executes code like any malware when it is loaded")
+        return ("a pickled model file is an ML artefact from the model supply chain (AML.CS0031), and it "
+                "executes code like any malware when it is loaded: which measures does that call for?")
     if KIND[t] == "classic":
         return ("stealing code, weights or data by breaking in (or finding a lost disk), and flooding a service, "
-                "use no ML-specific technique: there the model is just a file and the API just a service")
+                "use no ML-specific technique: there the model is just a file and the API just a service - "
+                "which kind of threat is that?")
     if t in API:
         return ("an attack sent through the model's own API by a legitimate user is AML, even though no server is "
                 "breached: practitioners drew model stealing beside code breach (Bieringer et al., 2022), but "
@@ -93,7 +96,7 @@ def _kind_confusion(t, given):
 def check_threat_kinds(threat_kinds, seed, chk):
     _expect_dict(threat_kinds, "threat_kinds", THREATS, chk, '{"T1": "AML", ...}')
     bad = [t for t in THREATS if _norm(threat_kinds[t]) not in _KINDS]
-    chk.expect(not bad, expected='each value "AML", "classic" or "both"',
+    chk.require(not bad, expected='each value "AML", "classic" or "both"',
                seen=", ".join(f"{t}: {_shown(threat_kinds[t])}" for t in bad[:4]))
     items = VISIBLE["kinds"] if not chk.hidden else THREATS
     confusions = [_kind_confusion(t, _norm(threat_kinds[t])) for t in items if _norm(threat_kinds[t]) != KIND[t]]
@@ -106,8 +109,8 @@ def check_threat_kinds(threat_kinds, seed, chk):
 # ---- task 2: where each AML threat enters ---------------------------------------------------
 def _stage_confusion(t, given):
     if t in API:
-        return ("evasion, extraction and membership inference need nothing but the deployed model's interface: "
-                "they enter at deployment")
+        return ("evasion, extraction and membership inference need nothing but the model's interface, as it "
+                "serves its users")
     if given == "training":
         return ("poisoning and backdoors take effect when the model trains, but they enter earlier, where the "
                 "attacker's data or model gets into the workflow - and that is where a control can stop them")
@@ -124,7 +127,7 @@ def _stage_confusion(t, given):
 def check_entry_stages(entry_stages, seed, chk):
     _expect_dict(entry_stages, "entry_stages", AML_THREATS, chk, '{"T1": "deployment", ...}')
     bad = [t for t in AML_THREATS if _norm(entry_stages[t]) not in threat_modelling.STAGE_IDS]
-    chk.expect(not bad, expected=f"each value one of the stages {', '.join(threat_modelling.STAGE_IDS)}",
+    chk.require(not bad, expected=f"each value one of the stages {', '.join(threat_modelling.STAGE_IDS)}",
                seen=", ".join(f"{t}: {_shown(entry_stages[t])}" for t in bad[:4]))
     items = VISIBLE["stages"] if not chk.hidden else AML_THREATS
     confusions = [_stage_confusion(t, _norm(entry_stages[t])) for t in items if _norm(entry_stages[t]) not in STAGE[t]]
@@ -138,14 +141,15 @@ def check_entry_stages(entry_stages, seed, chk):
 def _control_confusion(c, t, listed):
     if not listed:  # a stop the answer missed
         return {
-            "T3": "patching closes the known flaw the intruder exploited: classic controls still matter for classic threats",
-            "T4": "an encrypted backup is useless to whoever finds it: encryption stops that data breach",
-            "T8": ("loading only pinned files in a format that cannot run code stops a booby-trapped model file "
-                   "(take care of ML and non-ML security together)"),
+            "T3": ("the intruder came in through a known flaw that was never fixed: classic controls still matter "
+                   "for classic threats - which one closes it?"),
+            "T4": "whoever finds a lost backup reads it, unless a control makes it useless to them: which one?",
+            "T8": ("a booby-trapped model file runs when it is loaded: which control decides what gets loaded, and in "
+                   "what format? (take care of ML and non-ML security together)"),
         }[t]
     if t == "T8":
         return ("the data scientist loaded the file with their own rights, and a pickle runs code by design, not "
-                "through a bug: only refusing formats that run code (and pinning hashes) stops it")
+                "through a bug: access rules, encryption and patches do not touch that")
     if c in ("access_control", "encryption", "patching"):
         if t in API:
             return ("an access-controlled, encrypted, patched API does not stop evasion, extraction or membership "
@@ -179,10 +183,10 @@ def check_control_stops(control_stops, seed, chk):
     _expect_dict(control_stops, "control_stops", CONTROLS, chk, '{"access_control": ["T3"], ...}')
     sets = {c: _as_set(control_stops[c]) for c in CONTROLS}
     bad = [c for c in CONTROLS if sets[c] is None]
-    chk.expect(not bad, expected="each value a list of threat ids, e.g. [\"T3\", \"T4\"] (or [] for none)",
+    chk.require(not bad, expected="each value a list of threat ids, e.g. [\"T3\", \"T4\"] (or [] for none)",
                seen=", ".join(f"{c}: {_shown(control_stops[c])}" for c in bad[:3]))
     unknown = sorted({t for c in CONTROLS for t in sets[c]} - set(THREATS))
-    chk.expect(not unknown, expected=f"threat ids among {THREATS[0]} ... {THREATS[-1]}", seen=f"unknown {unknown}")
+    chk.require(not unknown, expected=f"threat ids among {THREATS[0]} ... {THREATS[-1]}", seen=f"unknown {unknown}")
     pairs = STOPS | NOT_STOPS if chk.hidden else VISIBLE["controls"]
     confusions = []
     for c, t in sorted(pairs):
@@ -202,26 +206,27 @@ _VALUES = {"goal": tuple(threat_modelling.GOALS), "knowledge": tuple(threat_mode
 def _profile_confusion(field, want, given):
     if field == "goal":
         if want == "privacy":
-            return ("learning whether a record was trained on, or copying a model, is a privacy (confidentiality) "
-                    "violation: nothing about the model's outputs is changed")
+            return ("learning whether a record was trained on, or copying a model, changes nothing about the model's "
+                    "outputs or its service: what does it take from the owner?")
         if want == "availability":
-            return ("making the model useless for everyone, indiscriminately, is an availability attack; integrity "
-                    "attacks make it wrong in the attacker's favour")
-        return ("an attacker who wants the model to give *their* wrong answer (on their inputs, or to chosen users) "
-                "attacks its integrity, even if the owner later takes the model down")
+            return ("this attacker wants the model useless for everyone, indiscriminately - not wrong in the "
+                    "attacker's favour, and not to learn its secrets")
+        return ("this attacker wants the model to give *their* wrong answer (on their inputs, or to chosen users), "
+                "even if the owner later takes the model down: that is neither learning its secrets nor "
+                "breaking it for everyone")
     if field == "knowledge":
         if want == "black-box":
-            return ("seeing only the outputs - even training a copy on them - is black-box: the copy is the "
-                    "attacker's own model, not knowledge of the target's parameters or data")
+            return ("this attacker sees only the outputs - even a copy trained on them is the attacker's own model, "
+                    "not knowledge of the target's parameters or data")
         if want == "grey-box":
-            return ("knowing the public base model but not the fine-tuned weights is partial knowledge: grey-box "
-                    "(more than black-box, less than white-box)")
-        return "an insider with the model's weights and training data has full knowledge: white-box"
+            return ("knowing the public base model but not the fine-tuned weights is partial knowledge: more than "
+                    "the outputs, less than everything")
+        return "an insider with the model's weights and training data: how much of the model is hidden from them?"
     if want == "training":
-        return ("what counts is when the attacker's data acts on the model: data that goes into (re)training makes "
-                "a training-time attack, even if it arrives through the deployed app")
-    return ("the model was trained and fixed; the attacker only chose its inputs or read its outputs at "
-            "deployment time")
+        return ("what counts is when the attacker's data acts on the model, not where it arrives: here it goes "
+                "into (re)training, even though it arrives through the deployed app")
+    return ("the model was trained and fixed; the attacker only chose its inputs or read its outputs: when does "
+            "that act on the model?")
 
 
 @task(f"{A}/incident-profiles", answer="incident_profiles", kind="value", misconceptions=["M5", "M6"])
@@ -231,11 +236,11 @@ def check_incident_profiles(incident_profiles, seed, chk):
                  '{"I1": {"goal": "integrity", "knowledge": "black-box", "time": "deployment"}, ...}')
     for i in ids:
         entry = incident_profiles[i]
-        chk.expect(isinstance(entry, dict) and set(entry) == set(_VALUES),
+        chk.require(isinstance(entry, dict) and set(entry) == set(_VALUES),
                    expected=f"{i} to be a dict with the keys goal, knowledge, time",
                    seen=f"{entry!r}"[:80])
         for field, allowed in _VALUES.items():
-            chk.expect(_norm(entry[field]) in allowed, expected=f"{i}[{field!r}] one of {', '.join(allowed)}",
+            chk.require(_norm(entry[field]) in allowed, expected=f"{i}[{field!r}] one of {', '.join(allowed)}",
                        seen=_shown(entry[field]))
     items = ids if chk.hidden else VISIBLE["incidents"]
     confusions = [_profile_confusion(f, INCIDENTS[i][f], _norm(incident_profiles[i][f]))

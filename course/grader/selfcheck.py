@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.checks.feedback import Failure
 from course.grader.course_dir import (
     STUDENT,
     GradingError,
@@ -25,8 +27,10 @@ from course.grader.course_dir import (
 )
 from course.grader.release import generate
 
-
 # --------------------------------------------------------------------------- self-check
+TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader_config.py's ClearSolutions.text_stub: an unanswered text task
+
+
 @dataclass
 class TaskResult:
     grade_id: str
@@ -36,11 +40,22 @@ class TaskResult:
 
 
 @dataclass
+class PendingTask:
+    """A task graded by hand: the self-check cannot score it, only say so and show its rubric."""
+
+    grade_id: str
+    max_score: float
+    rubric: str
+    answered: bool
+
+
+@dataclass
 class CheckResult:
     notebook: Path
     assignment: str
     tasks: list = field(default_factory=list)
     graded: object = None  # the autograded notebook (nbformat), for tests and tools
+    pending: list = field(default_factory=list)  # PendingTask: graded by hand, not scored here
 
     def errors(self) -> list:
         """(cell index, error name) of every code cell that raised while grading."""
@@ -57,16 +72,32 @@ class CheckResult:
 
     @property
     def max_score(self) -> float:
+        """The auto-graded points (what the self-check can score)."""
         return sum(t.max_score for t in self.tasks)
+
+    @property
+    def pending_points(self) -> float:
+        """The points graded by hand: not part of `score`, never claimed."""
+        return sum(t.max_score for t in self.pending)
 
     def report(self) -> str:
         lines = [f"Self-check of {self.notebook} (assignment {self.assignment})", ""]
-        width = max([len(t.grade_id) for t in self.tasks] + [4])
+        width = max([len(t.grade_id) for t in self.tasks + self.pending] + [4])
         for t in self.tasks:
             lines.append(f"  {t.grade_id:<{width}}  {t.score:g} / {t.max_score:g}")
             for fb in t.feedback.splitlines():
                 lines.append(f"      {fb}")
-        lines += ["", f"Score: {self.score:g} / {self.max_score:g} (auto-graded points, hidden tests included)"]
+        for t in self.pending:
+            state = "answered" if t.answered else "not answered yet"
+            lines.append(f"  {t.grade_id:<{width}}  pending / {t.max_score:g}  (graded by hand; {state})")
+            if t.rubric:
+                lines.append("      assess your answer against the rubric:")
+                lines += [f"      {line}" for line in textwrap.wrap(t.rubric, 96)]
+        lines += ["", f"Score: {self.score:g} / {self.max_score:g} auto-graded points (hidden tests included)"]
+        if self.pending:
+            total = self.max_score + self.pending_points
+            lines.append(f"Pending: {self.pending_points:g} more point(s) graded by hand "
+                         f"({', '.join(t.grade_id for t in self.pending)}): {self.score:g} of {total:g} so far")
         return "\n".join(lines)
 
 
@@ -93,10 +124,12 @@ def _feedback_of(cell) -> str:
         if out.get("output_type") == "error":
             name, value = out.get("ename", ""), out.get("evalue", "")
             if name == "NotImplementedError":
-                return "not answered yet: the function above still raises NotImplementedError"
+                return f"{Failure.NOT_ATTEMPTED.value}: not answered yet, the function above still raises NotImplementedError"
             if name == "NameError":
-                return f"{value}: answer (and run) the cell that defines it"
-            return value if name in ("CheckFailed", "AssertionError") and value else f"{name}: {value}".strip()
+                return f"{Failure.NOT_ATTEMPTED.value}: {value}: answer (and run) the cell that defines it"
+            if name in ("CheckFailed", "AssertionError") and value:
+                return value
+            return f"{Failure.CRASHED.value}: {name}: {value}".strip()
     texts = [out.get("text", "") for out in cell.get("outputs", []) if out.get("output_type") == "stream"]
     return "".join(texts).strip()
 
@@ -124,7 +157,8 @@ def check(notebook, *, seed: int | None = None) -> CheckResult:
                 result = api.autograde(assignment, STUDENT, force=True, create=True)
             result_or_raise(result, f"autograde {path.name}", log.getvalue())
             graded = nbformat.read(root / "autograded" / STUDENT / assignment / f"{assignment}.ipynb", as_version=4)
-            return CheckResult(path, assignment, _task_results(root, assignment, graded), graded)
+            tasks, pending = _task_results(root, assignment, graded)
+            return CheckResult(path, assignment, tasks, graded, pending)
     finally:
         if seed is not None:
             if env_seed is None:
@@ -141,15 +175,37 @@ def _task_results(root: Path, assignment: str, graded) -> list:
         for c in graded.cells
         if c.metadata.get("nbgrader", {}).get("grade_id")
     }
-    results = []
+    results, pending = [], []
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         nb = gb.find_submission_notebook(assignment, assignment, STUDENT)
         for g in sorted(nb.grades, key=lambda g: list(cells).index(g.name) if g.name in cells else 0):
             meta = cells.get(g.name, {}).get("metadata", {}).get("nbgrader", {}) if g.name in cells else {}
-            if meta.get("solution") or g.auto_score is None:
-                continue  # a manually graded answer: not part of the self-check
+            if meta.get("solution") or g.auto_score is None:  # a manually graded answer: pending
+                pending.append(PendingTask(g.name, float(g.max_score), _rubric_before(graded, g.name),
+                                           _answered(cells.get(g.name, {}))))
+                continue
             results.append(TaskResult(g.name, float(g.auto_score), float(g.max_score), _feedback_of(cells.get(g.name, {}))))
-    return results
+    return results, pending
+
+
+def _rubric_before(nb, grade_id: str) -> str:
+    """The rubric of a manually graded answer: the paragraph starting "Rubric" in the two cells above it."""
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    i = ids.index(grade_id) if grade_id in ids else 0
+    for cell in reversed(nb.cells[max(0, i - 2):i]):
+        text = cell.source
+        at = text.find("Rubric")
+        if at >= 0:
+            start = text.rfind("\n\n", 0, at) + 2 if text.rfind("\n\n", 0, at) >= 0 else 0
+            end = text.find("\n\n", at)
+            paragraph = text[start:end if end >= 0 else len(text)]
+            return " ".join(paragraph.replace("*", "").split())
+    return ""
+
+
+def _answered(cell) -> bool:
+    source = cell.get("source", "").strip() if cell else ""
+    return bool(source) and source != TEXT_STUB
 
 
 def check_from_notebook(notebook: str = "") -> None:

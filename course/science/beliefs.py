@@ -336,6 +336,50 @@ def summary(answers) -> list:
     return rows
 
 
+class ResultTable:
+    """A small table with the belief names in full: HTML in a notebook, wrapped plain text elsewhere."""
+
+    def __init__(self, header: list, rows: list, wrap: int = 64):
+        self.header, self.rows, self.wrap = list(header), [list(map(str, r)) for r in rows], wrap
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        head = "".join(f"<th style='text-align:left'>{escape(h)}</th>" for h in self.header)
+        body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{escape(c)}</td>" for c in r) + "</tr>"
+                       for r in self.rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __str__(self) -> str:
+        import textwrap
+
+        cols = list(zip(self.header, *self.rows))
+        widths = [max(len(c) for c in col) for col in cols]
+        widths[1] = min(widths[1], self.wrap)  # the belief column wraps instead of being cut
+        lines = []
+        for row in [self.header, *self.rows]:
+            cells = [textwrap.wrap(c, w) or [""] if k == 1 else [c] for k, (c, w) in enumerate(zip(row, widths))]
+            for i in range(max(len(c) for c in cells)):
+                lines.append("  ".join((c[i] if i < len(c) else "").ljust(w) for c, w in zip(cells, widths)).rstrip())
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def show_table(header: list, rows: list) -> None:
+    """Show a ResultTable: displayed in a notebook (as HTML), printed elsewhere."""
+    table = ResultTable(header, rows)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover - IPython comes with the course
+        get_ipython = None
+    if get_ipython is not None and get_ipython() is not None and hasattr(get_ipython(), "kernel"):
+        display(table)
+    else:
+        print(table)
+
+
 def show_result(answers) -> dict:
     """Print and draw your share of correct answers per misconception; return the scores.
 
@@ -348,9 +392,8 @@ def show_result(answers) -> dict:
         for p in found:
             print("  -", p)
         return {}
-    print(f"{'':4}{'belief':<72} correct   held firmly but wrong")
-    for m, belief, share, n, firm in summary(answers):
-        print(f"{m:<4}{belief[:70]:<72} {round(share * n):d} of {n}   {len(firm) or ''}")
+    show_table(["", "belief", "correct", "held firmly but wrong"],
+               [(m, belief, f"{round(share * n):d} of {n}", str(len(firm) or "")) for m, belief, share, n, firm in summary(answers)])
     plots.belief_comparison(score(answers), n_items=n_items(), title="Your mental-model check")
     return score(answers)
 
@@ -367,8 +410,10 @@ def writing_disabled() -> str:
 
 
 def learner_folder(variable: str, default: str) -> Path:
-    """A folder of the learner's own files: $variable if set, else my-work/<default> under the repository root."""
-    return Path(os.environ.get(variable) or str(ROOT / "my-work" / default)).expanduser()
+    """A folder of the learner's own files: $variable if set, else <workspace>/<default>, where the workspace is
+    $COURSE_WORKSPACE (where run.py put the learner's copies) or my-work/ under the repository root."""
+    workspace = os.environ.get("COURSE_WORKSPACE") or str(ROOT / "my-work")
+    return Path(os.environ.get(variable) or str(Path(workspace) / default)).expanduser()
 
 
 def write_json(target: Path, record: dict) -> None:
@@ -387,7 +432,8 @@ def _check_phase(phase: str) -> None:
 
 
 def path_for(phase: str) -> Path:
-    """Where the answers of a phase are kept: my-work/.beliefs/<phase>.json (or $COURSE_BELIEFS_DIR/<phase>.json)."""
+    """Where the answers of a phase are kept: my-work/.beliefs/<phase>.json (or $COURSE_BELIEFS_DIR/<phase>.json;
+    in a workspace run.py placed elsewhere, $COURSE_WORKSPACE/.beliefs/<phase>.json)."""
     _check_phase(phase)
     return learner_folder(DIR_VARIABLE, ".beliefs") / f"{phase}.json"
 
@@ -476,10 +522,11 @@ def after(answers, before=None) -> dict:
             explain(answers)
             return scores
     result = compare(before, answers)
-    print(f"{'':4}{'belief':<72} before  after")
+    rows = []
     for m, (b, a, _) in result.items():
         n = len(items_of(m))
-        print(f"{m:<4}{MISCONCEPTIONS[m][:70]:<72} {round(b * n)}/{n}     {round(a * n)}/{n}")
+        rows.append((m, MISCONCEPTIONS[m], f"{round(b * n)}/{n}", f"{round(a * n)}/{n}"))
+    show_table(["", "belief", "before", "after"], rows)
     plots.belief_comparison(score(before), score(answers), n_items=n_items())
     print("\nThe items you answered wrongly this time, with the evidence:\n")
     explain(answers)

@@ -40,7 +40,9 @@ def decision_regions(model, X, y, *, ax=None, adv=None, paths=None, title=None, 
     ----------
     model : fitted classifier on 2 features.
     X, y : points to draw (marker and colour by true class).
-    adv : adversarial versions of (some of) the points, drawn as crosses.
+    adv : adversarial versions of (some of) the points, drawn as crosses. When there is one per point,
+        a point the attack flipped (right before, wrong after) is a large vermilion X joined to where it
+        started, and a point that moved but is still right a small grey cross: the legend counts both.
     paths : list of arrays of iterates (from `course.science.attacks.evade(..., return_paths=True)`).
     """
     from matplotlib.colors import ListedColormap
@@ -64,8 +66,7 @@ def decision_regions(model, X, y, *, ax=None, adv=None, paths=None, title=None, 
         p = np.asarray(p)
         ax.plot(p[:, 0], p[:, 1], color="black", linewidth=1.0, linestyle="-")
     if adv is not None:
-        adv = np.asarray(adv)
-        ax.scatter(adv[:, 0], adv[:, 1], c="black", marker="x", s=40, linewidths=1.5, label="after attack")
+        _draw_attacked(ax, model, X, y, np.asarray(adv, dtype=float))
     ax.set_xlabel("feature 1")
     ax.set_ylabel("feature 2")
     ax.set_xlim(x0, x1)
@@ -74,6 +75,22 @@ def decision_regions(model, X, y, *, ax=None, adv=None, paths=None, title=None, 
         ax.set_title(title)
     ax.legend(loc="best", fontsize="small", framealpha=0.9)
     return ax
+
+
+def _draw_attacked(ax, model, X, y, adv) -> None:
+    """The attacked points of `decision_regions`: flipped ones apart from the others (when one per point)."""
+    if len(adv) != len(X):
+        ax.scatter(adv[:, 0], adv[:, 1], c="black", marker="x", s=40, linewidths=1.5, label="after attack")
+        return
+    y = np.asarray(y)
+    flipped = (np.asarray(model.predict(X)) == y) & (np.asarray(model.predict(adv)) != y)
+    held = ~flipped
+    ax.scatter(adv[held, 0], adv[held, 1], c="#7F7F7F", marker="x", s=18, linewidths=1.0,
+               label=f"moved, not flipped ({int(held.sum())})")
+    for (x0, y0), (x1, y1) in zip(X[flipped], adv[flipped]):
+        ax.plot([x0, x1], [y0, y1], color=PALETTE[5], linewidth=0.8, alpha=0.8)
+    ax.scatter(adv[flipped, 0], adv[flipped, 1], c=PALETTE[5], marker="X", s=70, edgecolors="black", linewidths=0.6,
+               label=f"flipped by the attack ({int(flipped.sum())})")
 
 
 def security_curves(curves, *, ax=None, title=None):

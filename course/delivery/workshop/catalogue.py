@@ -33,6 +33,9 @@ BUILD = ROOT / "build"
 CACHE = ROOT / ".course" / "site-cache"
 
 
+LESSON_PREFIX = "lesson-"  # lessons/lesson-NN-topic.ipynb; exercises keep NN-topic.ipynb
+
+
 KINDS = ("welcome", "lesson", "exercise", "discussion", "demo", "check", "break", "wrap-up")
 
 
@@ -73,7 +76,8 @@ def lesson_info(path: Path) -> Lesson:
     time_line = next((l for l in first.splitlines() if re.match(r"\s*\*\*Time:?\*\*", l)), "")
     time_text = re.sub(r"^\s*\*\*Time:?\*\*:?\s*", "", time_line).strip()
     m = re.search(r"(\d+)", time_text)
-    return Lesson(path.stem.split("-")[0], path, title, misconceptions, time_text, int(m.group(1)) if m else None)
+    number = path.stem.removeprefix(LESSON_PREFIX).split("-")[0]
+    return Lesson(number, path, title, misconceptions, time_text, int(m.group(1)) if m else None)
 
 
 def lessons() -> list:
@@ -82,12 +86,14 @@ def lessons() -> list:
 
 
 def _numbered(paths, number: str) -> list:
-    """Paths whose name starts with the lesson number NN, or NN plus a part letter (09a, 09b)."""
-    return sorted(p for p in paths if re.match(rf"{re.escape(number)}[a-z]?-", p.name))
+    """Paths whose name starts with the lesson number NN, or NN plus a part letter (09a, 09b), after
+    the lessons' prefix "lesson-" (lessons are named apart from their exercises: nbgrader knows an
+    exercise by its file name, and a learner tells the tabs apart)."""
+    return sorted(p for p in paths if re.match(rf"(?:{LESSON_PREFIX})?{re.escape(number)}[a-z]?-", p.name))
 
 
 def find_lessons(number: str) -> list:
-    """The lesson notebooks of number NN: lessons/NN-*.ipynb, or its parts lessons/NNa-*.ipynb, ..."""
+    """The lesson notebooks of number NN: lessons/lesson-NN-*.ipynb, or its parts lesson-NNa-*.ipynb, ..."""
     return _numbered((ROOT / "lessons").glob("*.ipynb"), number)
 
 
