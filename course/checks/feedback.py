@@ -8,10 +8,45 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
 from course.ground.misconceptions import MISCONCEPTIONS
+
+
+class Failure(str, Enum):
+    """Why a graded task did not pass: the kinds of failure, defined once.
+
+    The learner's feedback and the cohort's reports both use these. Only a belief error carries
+    the task's misconception label: a slip in the arithmetic says nothing about what the learner
+    believes, and labelling it would teach the wrong lesson.
+    """
+
+    NOT_ATTEMPTED = "not attempted"
+    CRASHED = "crashed"
+    COMPUTATION = "computation error"
+    BELIEF = "belief error"
+    WRONG_ASSIGNMENT = "wrong assignment"
+
+    @property
+    def meaning(self) -> str:
+        return FAILURE_MEANINGS[self]
+
+    @property
+    def shows_belief(self) -> bool:
+        return self is Failure.BELIEF
+
+
+FAILURE_MEANINGS = {
+    Failure.NOT_ATTEMPTED: "no answer yet: the stub still raises NotImplementedError, or the answer's name is not defined",
+    Failure.CRASHED: "the notebook stopped before the check could judge it: a timeout, the kernel died, a limit "
+                     "of the grader, or an error outside the learner's answer",
+    Failure.COMPUTATION: "the answer ran but its result is not well-formed or not what the task computes: an "
+                         "exception, NaN or inf, a wrong shape, type or key, a wrong formula",
+    Failure.BELIEF: "a well-formed result that shows the misconception the task targets",
+    Failure.WRONG_ASSIGNMENT: "the notebook is not this assignment's (another exercise, or renamed past recognition)",
+}
 
 
 class CheckFailed(AssertionError):
