@@ -262,12 +262,19 @@ class SandboxSession:
         self.run.kill()
 
 
-class Unanswered(Exception):
-    pass
+class Unanswered(NotImplementedError):
+    """The answer's name is not defined in the learner's kernel.
+
+    A NotImplementedError, so that the checks' `call` lets it through (as it does a stub's) instead of
+    turning it into a failed expectation: a missing answer is "not attempted", not a belief.
+    """
 
 
-class SandboxStopped(Exception):
-    """The sandbox stopped (time, memory, process limit, a dead kernel) before the check could judge."""
+class SandboxStopped(NotImplementedError):
+    """The sandbox stopped (time, memory, process limit, a dead kernel) before the check could judge.
+
+    A NotImplementedError for the same reason as `Unanswered`: the checks' `call` lets it through.
+    """
 
 
 def _reply_value(session: "SandboxSession", reply: dict):
@@ -337,7 +344,9 @@ def _answer_error(task, answer_errors: dict) -> str:
     """The error an answer cell defining this task's answer raised when it ran, if any."""
     pattern = re.compile(rf"(^|\n)\s*(def\s+{re.escape(task.answer)}\b|{re.escape(task.answer)}\s*=)")
     for source_text, error in answer_errors.values():
-        if pattern.search(source_text) or task.answer in source_text:
+        if error.startswith("NotImplementedError"):
+            continue  # the stub: not attempted
+        if pattern.search(source_text):
             return error
     return ""
 
@@ -362,6 +371,9 @@ def judge(source: Source, session: SandboxSession | None, executed: dict | None,
                 try:
                     if session is None or executed is None:
                         raise SandboxStopped("the notebook could not be run")
+                    error = _answer_error(task, answer_errors)
+                    if error.startswith(("SyntaxError", "IndentationError", "TabError")):
+                        raise Unanswered(error)  # the cell never ran: the answer cannot exist
                     if task.kind == "value":
                         if task_id not in cache:
                             reply = session.request("value", task_id)
@@ -379,9 +391,6 @@ def judge(source: Source, session: SandboxSession | None, executed: dict | None,
                     verdict = checks.evaluate(task_id, answer, hidden=hidden)
                     ok, text = verdict.passed, (verdict.message() if verdict.passed or not hidden else criterion_only(verdict))
                     kind = None if ok else Failure(getattr(verdict, "failure", None) or Failure.BELIEF)
-                except NotImplementedError:
-                    ok, kind = False, Failure.NOT_ATTEMPTED
-                    text = f"{task_id}: not answered yet (the stub still raises NotImplementedError)"
                 except Unanswered as e:
                     error = _answer_error(task, answer_errors)
                     if error:  # a syntax error in the answer cell is not a missing answer
@@ -391,6 +400,9 @@ def judge(source: Source, session: SandboxSession | None, executed: dict | None,
                         ok, text, kind = False, f"{task_id}: no answer ({e})", Failure.NOT_ATTEMPTED
                 except SandboxStopped as e:
                     ok, text, kind = False, f"{task_id}: not judged ({e})", Failure.CRASHED
+                except NotImplementedError:
+                    ok, kind = False, Failure.NOT_ATTEMPTED
+                    text = f"{task_id}: not answered yet (the stub still raises NotImplementedError)"
                 except protocol.WireError as e:
                     ok, text, kind = False, f"{task_id}: the answer is not plain data ({e})", Failure.COMPUTATION
                 except Exception as e:  # noqa: BLE001 - a broken answer is feedback, never a crashed batch
@@ -568,7 +580,7 @@ def set_flagged(course_dir: Path, assignment: str, student: str, flagged: bool) 
 
 
 _MATHJAX = re.compile(r"<!-- Loading mathjax macro -->\s*(<script[^>]*>.*?</script>\s*)+", re.S)
-_MATHJAX_ANY = re.compile(r"<script[^>]*(mathjax|MathJax)[^>]*>.*?</script>", re.S)
+_MATHJAX_ANY = re.compile(r"<script[^>]*(mathjax|MathJax)[^>]*>.*?</script>|<!--[^>]*mathjax[^>]*-->\s*", re.S | re.I)
 
 
 def offline_feedback(page: str) -> str:
