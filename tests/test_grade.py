@@ -181,7 +181,8 @@ def test_hostile_submissions(tmp_path):
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         assert gb.find_submission(A, "alice").score == FULL
         assert len(gb.students) == len(results)
-    assert json.loads((course_dir / "submitted" / "alice" / A / f"{A}.ipynb").read_text())["cells"]
+    assert json.loads((subs / "alice" / A / f"{A}.ipynb").read_text())["cells"]
+    assert not (course_dir / "submitted").exists(), "nbgrader's submitted/ is input: the grader never writes it"
     graded_nb = nbformat.read(course_dir / "autograded" / "read_solutions" / A / f"{A}.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in graded_nb.cells])
     assert "No such file" in shown and "nbgrader" not in shown.split("No such file")[0][-200:]
