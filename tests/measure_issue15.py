@@ -84,3 +84,63 @@ r = run("grade", A, str(sub), "--course-dir", str(cd), "--seed", "999", "--worke
 res2 = {p.stem: json.loads(p.read_text())["seed_fingerprint"] for p in (cd / "reports" / A / "results").glob("*.json")}
 row("regrade under another seed: exit code / results overwritten", f"{r.returncode} / {sum(res2[k] != res[k]['seed_fingerprint'] for k in res)}")
 (out / "table.json").write_text(json.dumps(rows, default=str))
+# 5. identities (discovery only, no grading), in the module of whichever version runs
+try:
+    from course.grader import submissions as S
+except ImportError:
+    from course import submissions as S
+def tmpdir(name):
+    d = out / name; d.mkdir(parents=True); return d
+def disc(src, roster=None):
+    try:
+        return S.discover(A, src, roster, tmpdir("scratch-" + Path(str(src)).name))
+    except S.SubmissionsError as e:
+        return e
+def notes_of(f):
+    return {s.student: list(getattr(s, "notes", [])) for s in f.submissions}
+roster = out / "roster.csv"
+roster.write_text("student_id,name,email,moodle_id,canvas_id\ns1,Alice Adams,alice@uni.edu,101,201\n"
+                  "s2,Bob Brown,bob@uni.edu,102,202\ns3,Gina Gómez,gina@uni.edu,,204\n", encoding="utf-8")
+def mkzip(name, files):
+    z = out / name
+    with zipfile.ZipFile(z, "w") as f:
+        for n, t in files.items(): f.writestr(n, t)
+    return z
+f = disc(mkzip("moodle.zip", {f"Alice Adams_101_assignsubmission_file_/{A}.ipynb": '{"a":1}',
+                              f"Zoe Zed_555_assignsubmission_file_/{A}.ipynb": '{"z":1}',
+                              "Alice Adams_101_assignsubmission_file_/notes.pdf": "x"}), roster)
+row("Moodle+roster: learner not on roster -> id / flagged / listed as unmatched",
+    f"{sorted(s.student for s in f.submissions)} / {any('roster' in n for ns in notes_of(f).values() for n in ns)} / {getattr(f, 'unmatched', 'n/a')}")
+row("Moodle+roster: roster learners with no submission reported", getattr(f, "missing", "not reported"))
+row("Moodle zip: non-notebook file listed", any("notes.pdf" in str(p) for p, _ in f.unrecognised))
+f = disc(mkzip("canvas.zip", {f"adamsalice_201_9001_{A}.ipynb": '{"a":1}', f"brownbob_LATE_202_9002_{A}.ipynb": '{"b":1}'}), roster)
+row("Canvas+roster: ids / LATE flagged", f"{sorted(s.student for s in f.submissions)} / {any('late' in n.lower() for ns in notes_of(f).values() for n in ns)}")
+d = tmpdir("flat")
+for n, t in {"alice (1).ipynb": '{"a":1}', "Untitled.ipynb": '{"u":1}', "1.ipynb": '{"o":1}', "erin.ipynb": '{"e":1}',
+             "erin_v2_fixed.ipynb": '{"e":2}', "bob.ipynb": '{"same":1}', "carl.ipynb": '{"same":1}'}.items():
+    (d / n).write_text(t)
+f = disc(d)
+row("flat: learners found", sorted(s.student for s in f.submissions))
+row("flat: erin's two files flagged", any("erin" in s.student and s.notes for s in f.submissions))
+row("flat: identical bob/carl flagged", sum(any("identical" in n for n in s.notes) for s in f.submissions))
+# 6. reports: misconception shares (M7) in the graded scenario, each learner once across two formats
+try:
+    from course.grader import report as R, results as RS
+    results = RS.load_results(cd, A)
+except ImportError:
+    from course import report as R
+    results = R.load_results(cd, A) if hasattr(R, "load_results") else []
+row("M7 'still held' share (alice ok, bob blank, carol syntax error, dave wrong assignment, erin ok)",
+    {m: f"{v[0]:.0%} of {v[1]}" for m, v in R.misconception_shares(results).items()})
+flat2 = tmpdir("flat2")
+for name in ("alice", "bob"):
+    shutil.copy(sub / name / A / f"{A}.ipynb", flat2 / f"{name}.ipynb")
+z = mkzip("two.zip", {f"Alice Adams_101_assignsubmission_file_/{A}.ipynb": (flat2 / "alice.ipynb").read_text(),
+                      f"Bob Brown_102_assignsubmission_file_/{A}.ipynb": (flat2 / "bob.ipynb").read_text()})
+cd2 = out / "course2"
+r1 = run("grade", A, str(flat2), "--course-dir", str(cd2), "--seed", "4242", "--workers", "2")
+r2 = run("grade", A, str(z), "--course-dir", str(cd2), "--seed", "4242", "--workers", "2")
+page = (cd2 / "reports" / A / "misconceptions.html").read_text()
+row("two formats of the same 2 learners into one folder: learners counted", re.search(r"<p>(\d+) (submissions|learners) graded", page).group(1))
+row("flat naming: flags per learner (alice, bob)", re.findall(r"\[(\d+) flag", r1.stdout) or "none")
+(out / "table.json").write_text(json.dumps(rows, default=str))

@@ -228,15 +228,16 @@ def test_course_grade_gives_solutions_full_marks_and_blanks_zero(tmp_path, assig
 
     subs = tmp_path / "subs"
     subs.mkdir()
-    shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", subs / "solution.ipynb")
-    shutil.copy(ROOT / "exercises" / assignment / f"{assignment}.ipynb", subs / "blank.ipynb")
+    shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", subs / "ada.ipynb")  # learners' names:
+    shutil.copy(ROOT / "exercises" / assignment / f"{assignment}.ipynb", subs / "alan.ipynb")  # "solution" names nobody
     course_dir = tmp_path / "course"
     course_dir.mkdir()
     summary = cohort.grade(assignment, subs, course_dir=course_dir, progress=False)
     got = {r.student: r for r in summary.graded}
-    failed = {g: t["messages"][-1] for g, t in got["solution"].tests.items() if not t["passed"]}
-    assert got["solution"].score == got["solution"].max_score > 0, failed
-    assert got["blank"].score == 0
+    failed = {g: t["messages"][-1] for g, t in got["ada"].tests.items() if not t["passed"]}
+    assert got["ada"].score == got["ada"].max_score > 0, failed
+    assert got["alan"].score == 0
+    assert "not attempted" in {t["failure"] for t in got["alan"].tests.values()}, "a blank is counted as not attempted"
 
 
 @pytest.mark.slow

@@ -162,3 +162,14 @@ def test_course_grade_on_an_empty_folder_exits_non_zero_listing_files(tmp_path):
     (tmp_path / "in" / "notes.txt").write_text("x")
     res = course("grade", A, tmp_path / "in", "--course-dir", tmp_path / "c", "--public-seed", "--no-sandbox")
     assert res.returncode == 2 and "notes.txt" in res.stderr and "no gradable notebook" in res.stderr
+
+
+def test_feedback_maths_becomes_mathml_at_build_time():
+    import pytest
+
+    pytest.importorskip("latex2mathml")
+    from course.grader.cohort import mathml_preprocessor
+
+    cell = nbformat.v4.new_markdown_cell("the margin $\\frac{w^T x + b}{\\|w\\|}$ and `$not maths$`")
+    out, _ = mathml_preprocessor()().preprocess_cell(cell, {}, 0)
+    assert "<math" in out.source and "$not maths$" in out.source and "\\frac" not in out.source

@@ -154,3 +154,14 @@ def test_an_empty_zip_is_an_error(tmp_path):
     z = _zip(tmp_path / "empty.zip", {"readme.txt": "x"})
     with pytest.raises(submissions.SubmissionsError, match="readme.txt"):
         submissions.discover(A, z, scratch=tmp_path / "s")
+
+
+def test_nbgrader_ids_are_never_refused_and_top_level_files_are_listed(tmp_path):
+    src = tmp_path / "in"
+    _files(src, {f"learner001/{A}/{A}.ipynb": "{}", f"student/{A}/{A}.ipynb": "{}", "README.txt": "x",
+                 f"carol/other-assignment/{A}.ipynb": "{}", "carol/other-assignment/x.csv": "x"})
+    found = submissions.discover(A, src)
+    assert {s.student for s in found.submissions} == {"learner001", "student"}
+    listed = {Path(p).name: why for p, why in found.unrecognised}
+    assert listed["README.txt"] == "not a notebook" and "no 01-ml-recap/ folder" in listed["carol"]
+    assert "x.csv" not in listed  # another assignment's files are not this run's business

@@ -76,6 +76,11 @@ def _grade(args) -> int:
         print(f"  on the roster, no submission: {sid} ({name})")
     if summary.public_seed:
         print("seed: the course's PUBLIC default seed (--public-seed): not for grades that count")
+    try:
+        import latex2mathml  # noqa: F401
+    except ImportError:
+        print("feedback: maths left as TeX text (install requirements/site.txt for MathML: "
+              ".venv/bin/pip install -r requirements/site.txt)")
     print("protections: " + "; ".join(summary.protections))
     print(f"reports: {summary.out_dir} (scores.csv, flags.csv, identity.csv, feedback/, misconceptions.html)")
     return 0

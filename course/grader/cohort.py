@@ -179,7 +179,8 @@ class SandboxSession:
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "SECML_HOME_DIR": str(scratch / ".secml"), "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
             "JUPYTER_DATA_DIR": str(scratch / ".jupyter-data"), "IPYTHONDIR": str(scratch / ".ipython"),
-            "MPLCONFIGDIR": str(scratch / ".mpl"), "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
+            "MPLCONFIGDIR": str(scratch / ".mpl"), "XDG_CACHE_HOME": str(scratch / ".cache"),  # font caches too
+            "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
             "PYTHONDONTWRITEBYTECODE": "1", "COURSE_RPC_DIR": str(scratch / ".rpc"),
         }
         if os.environ.get("PYTHONPATH"):  # the tests' offline guard, for instance
@@ -485,7 +486,7 @@ def _inject_class():
     return InjectVerdicts
 
 
-def _mathml_class():
+def mathml_preprocessor():
     from nbconvert.preprocessors import Preprocessor
 
     class MathToMathML(Preprocessor):
@@ -513,7 +514,7 @@ def _autograde_api(course_dir: Path, verdicts_file: str = "", submitted_dir: str
     inject = _inject_class()
     config.InjectVerdicts.verdicts_file = verdicts_file
     config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties, pp.CheckCellMetadata]
-    config.GenerateFeedback.preprocessors = [*config.GenerateFeedback.get("preprocessors", []), _mathml_class()]
+    config.GenerateFeedback.preprocessors = [*config.GenerateFeedback.get("preprocessors", []), mathml_preprocessor()]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 

@@ -48,7 +48,7 @@ CANVAS = re.compile(r"^(?P<name>[a-z0-9-]+?)(?P<late>_LATE)?_(?P<uid>\d+)_(?P<su
 NOISE = re.compile(r"^(v\d+|version\d*|final|fixed|new|late|resubmit(ted)?|revised|updated|copy\d*|draft\d*|\d+)$", re.I)
 # names that identify nobody
 NOBODY = re.compile(r"^(untitled\d*|notebook\d*|copy\d*|submission\d*|assignment\d*|answers?|solutions?|exercises?\d*|"
-                    r"homework\d*|hw\d*|student\d*|learner\d*|unnamed|test\d*|\d+)$", re.I)
+                    r"homework\d*|hw\d*|student|learner|unnamed|\d+)$", re.I)
 SYSTEM_FILES = ("__MACOSX", ".DS_Store", ".ipynb_checkpoints", "Thumbs.db")
 MAX_ZIP_BYTES = 2 * 1024**3
 MAX_ZIP_FILES = 20000
@@ -217,12 +217,13 @@ class _Collector:
         self.bad: list = []
         self.unmatched: list = []
 
-    def add(self, path: Path, names: list, shown: str, *, late=False, timestamp="", fallback: str | None = None):
+    def add(self, path: Path, names: list, shown: str, *, late=False, timestamp="", fallback: str | None = None,
+            named_by_nbgrader=False):
         sid = self.roster.match(names) if self.roster else None
         on_roster = None if self.roster is None else sid is not None
         if sid is None:
             base = fallback if fallback is not None else names[0]
-            if not base or NOBODY.match(norm(base) or "x") or not norm(base):
+            if not named_by_nbgrader and (not norm(base) or NOBODY.match(norm(base))):
                 self.bad.append((path, f"the name {shown!r} identifies nobody: rename the file after its learner"))
                 return
             sid = safe_id(base)
@@ -284,11 +285,12 @@ def _tree(assignment, source: Path, tree: list, roster) -> Found:
         if not nbs:
             col.bad.append((d / assignment, "no notebook in this submission folder"))
         for p in nbs:
-            col.add(p, [d.name], d.name, timestamp=_read_timestamp(d / assignment))
+            col.add(p, [d.name], d.name, timestamp=_read_timestamp(d / assignment), named_by_nbgrader=True)
     found = col.found(source, prefer_assignment_name=True)
-    inside = {d.resolve() for d in tree}
-    found.unrecognised = [(p, why) for p, why in found.unrecognised
-                          if why != "not a notebook" or any(q in inside for q in Path(p).resolve().parents)]
+    inside = {(d / assignment).resolve() for d in tree} | {source.resolve()}
+    found.unrecognised = [(p, why) for p, why in found.unrecognised  # not other assignments' files
+                          if why != "not a notebook" or Path(p).resolve().parent in inside
+                          or any(q in inside for q in Path(p).resolve().parents if q != source.resolve())]
     for p in sorted(source.iterdir()):
         if p.is_dir() and p not in tree and p.name not in SYSTEM_FILES:
             found.unrecognised.append((p, f"no {assignment}/ folder inside: not a submission of this assignment"))
