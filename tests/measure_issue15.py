@@ -75,6 +75,10 @@ for n, r_ in sorted(res.items()):
 fb = [p.read_text() for p in (cd / "feedback").rglob("*.html")]
 row("feedback files with 'Fontconfig'", sum("Fontconfig" in t for t in fb))
 row("feedback files loading MathJax", sum(bool(re.search(r"<script[^>]*>[^<]*MathJax|<script[^>]*mathjax", t, re.I)) for t in fb))
+TEX = re.compile(r"[^$]\$[^$<>]{1,80}\$")
+n_math, n_tex = sum(t.count("<math") for t in fb), sum(len(TEX.findall(t)) for t in fb)
+row("feedback: MathML elements / remaining $TeX$ in Markdown", f"{n_math} / {n_tex}")
+row("feedback: links to other hosts (src/href=http)", sum(len(re.findall(r'(src|href)="http', t)) for t in fb))
 row("feedback with a hidden 'seen:' value", sum(bool(re.search(r"hidden check\)[^<]*?\n\s*expected:.*?\n\s*seen:\s+(?!not shown)", t)) for t in fb))
 row("feedback with 'is not defined' for the syntax error", "is not defined" in (cd / "feedback" / "carol" / A / f"{A}.html").read_text() if (cd / "feedback" / "carol").exists() else "n/a")
 page = (cd / "reports" / A / "misconceptions.html").read_text()
@@ -139,7 +143,9 @@ z = mkzip("two.zip", {f"Alice Adams_101_assignsubmission_file_/{A}.ipynb": (flat
                       f"Bob Brown_102_assignsubmission_file_/{A}.ipynb": (flat2 / "bob.ipynb").read_text()})
 cd2 = out / "course2"
 r1 = run("grade", A, str(flat2), "--course-dir", str(cd2), "--seed", "4242", "--workers", "2")
-r2 = run("grade", A, str(z), "--course-dir", str(cd2), "--seed", "4242", "--workers", "2")
+HAS_ROSTER = "--roster" in HELP
+r2 = run("grade", A, str(z), "--course-dir", str(cd2), "--seed", "4242", "--workers", "2", "--roster", str(roster))
+row("grading a Moodle zip with a roster: the roster learner with no submission is named on screen", "s3" in r2.stdout)
 page = (cd2 / "reports" / A / "misconceptions.html").read_text()
 row("two formats of the same 2 learners into one folder: learners counted", re.search(r"<p>(\d+) (submissions|learners) graded", page).group(1))
 row("flat naming: flags per learner (alice, bob)", re.findall(r"\[(\d+) flag", r1.stdout) or "none")

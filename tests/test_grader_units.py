@@ -173,3 +173,14 @@ def test_feedback_maths_becomes_mathml_at_build_time():
     cell = nbformat.v4.new_markdown_cell("the margin $\\frac{w^T x + b}{\\|w\\|}$ and `$not maths$`")
     out, _ = mathml_preprocessor()().preprocess_cell(cell, {}, 0)
     assert "<math" in out.source and "$not maths$" in out.source and "\\frac" not in out.source
+
+
+def test_the_sandbox_uses_cgroup_v2_when_the_machine_has_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_CGROUP", raising=False)
+    monkeypatch.setattr(sandbox, "CGROUP_ROOT", fake_v2(tmp_path))
+    box = sandbox.Sandbox()
+    assert box.cgroup_version == 2 and box.cgroups
+    assert any("cgroup v2: at most" in p for p in box.protections) and not box.missing
+    monkeypatch.setattr(sandbox, "CGROUP_ROOT", tmp_path / "nothing")  # the other way: no cgroups at all
+    box = sandbox.Sandbox()
+    assert not box.cgroups and any("no writable cgroups" in m for m in box.missing)
