@@ -184,3 +184,14 @@ def test_the_sandbox_uses_cgroup_v2_when_the_machine_has_it(tmp_path, monkeypatc
     monkeypatch.setattr(sandbox, "CGROUP_ROOT", tmp_path / "nothing")  # the other way: no cgroups at all
     box = sandbox.Sandbox()
     assert not box.cgroups and any("no writable cgroups" in m for m in box.missing)
+
+
+def test_a_released_placeholder_is_not_attempted_not_a_belief():
+    """A value task's stub (a dict of None) is judged by its check; the grader still calls it not attempted."""
+    from course.grader import cohort
+
+    source = Source.load("02-threat-modelling")
+    blank = source.release
+    assert cohort.unchanged_answers(source, blank), "every answer cell of the blank is the released stub"
+    answered = _answers(blank, {"task1-answer": 'threat_kinds = {"T1": "evasion"}'})
+    assert not any("T1" in s and "evasion" in s for s in cohort.unchanged_answers(source, answered))

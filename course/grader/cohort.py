@@ -341,26 +341,33 @@ class SandboxObject:
 
 
 # --------------------------------------------------------------------------- judging
+def _defines(task, source_text: str) -> bool:
+    """Whether a cell's source defines the task's answer (a function or a variable of that name)."""
+    return bool(re.search(rf"(^|\n)\s*(def\s+{re.escape(task.answer)}\b|{re.escape(task.answer)}\s*=)", source_text))
+
+
 def _answer_error(task, answer_errors: dict) -> str:
     """The error an answer cell defining this task's answer raised when it ran, if any."""
-    pattern = re.compile(rf"(^|\n)\s*(def\s+{re.escape(task.answer)}\b|{re.escape(task.answer)}\s*=)")
     for source_text, error in answer_errors.values():
         if error.startswith("NotImplementedError"):
             continue  # the stub: not attempted
-        if pattern.search(source_text):
+        if _defines(task, source_text):
             return error
     return ""
 
 
 def judge(source: Source, session: SandboxSession | None, executed: dict | None, answer_errors: dict | None = None,
-          wrong_assignment: bool = False) -> dict:
+          wrong_assignment: bool = False, stubs: list | None = None) -> dict:
     """grade_id -> {"passed", "score", "points", "messages", "tasks", "misconceptions", "failure"} (trusted).
 
     `failure` is None for a passed test, else one of `Failure`'s values (the first failing check's):
     the reports count them apart, so that a blank or a crash is never taken for a belief.
     `answer_errors`: grade_id -> (learner's source, "SyntaxError: ...") of answer cells that raised.
+    `stubs`: the sources of answer cells the learner left as released: a task answered by one of them
+    and failed is "not attempted", whatever the check made of the stub's placeholder values.
     """
     answer_errors = answer_errors or {}
+    stubs = stubs or []
     results = {}
     cache = {}
     for gid, test in source.tests.items():
@@ -411,6 +418,8 @@ def judge(source: Source, session: SandboxSession | None, executed: dict | None,
                     text = f"{task_id}: could not be checked ({type(e).__name__}: {str(e)[:300]})"
                     if type(e).__name__ == "RuntimeError" and str(e).startswith(("SandboxGone", "KernelDied", "Timeout")):
                         kind = Failure.CRASHED
+                if not ok and kind in (Failure.BELIEF, Failure.COMPUTATION) and any(_defines(task, t) for t in stubs):
+                    kind = Failure.NOT_ATTEMPTED  # the released placeholder (e.g. a dict of None), judged
                 if wrong_assignment and not ok:
                     kind = Failure.WRONG_ASSIGNMENT
                 passed &= ok
@@ -653,7 +662,8 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                         answer_errors[gid] = (nc.source, f"{c.get('ename', '')}: {str(c.get('evalue', ''))[:200]}")
         judged = time.perf_counter()
         try:
-            tests = judge(source, session, executed, answer_errors, wrong_assignment=bool(wrong))
+            tests = judge(source, session, executed, answer_errors, wrong_assignment=bool(wrong),
+                          stubs=unchanged_answers(source, submitted_nb))
             for gid, t in tests.items():
                 for task_id in t["tasks"]:
                     if checks.get(task_id).kind == "value" and session is not None and executed is not None:
@@ -684,6 +694,15 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
                   sandbox.protections, round(time.perf_counter() - start, 2), feedback, values, phases,
                   identity(sub), public_seed_used())
+
+
+def unchanged_answers(source: Source, submitted_nb) -> list:
+    """The learner's answer cells that are still exactly as released (the stub)."""
+    if submitted_nb is None:
+        return []
+    released = {_meta(c).get("grade_id"): c.source.strip() for c in source.release.cells if _meta(c).get("solution")}
+    return [c.get("source", "") for c in submitted_nb.cells
+            if _meta(c).get("grade_id") in released and c.get("source", "").strip() == released[_meta(c).get("grade_id")]]
 
 
 def identity(sub: submissions.Submission) -> dict:
