@@ -171,7 +171,8 @@ def test_feedback_maths_becomes_mathml_at_build_time():
     from course.grader.cohort import mathml_preprocessor
 
     cell = nbformat.v4.new_markdown_cell("the margin $\\frac{w^T x + b}{\\|w\\|}$ and `$not maths$`")
-    out, _ = mathml_preprocessor()().preprocess_cell(cell, {}, 0)
+    nb, _ = mathml_preprocessor()()(nbformat.v4.new_notebook(cells=[cell]), {})  # as nbconvert calls it
+    out = nb.cells[0]
     assert "<math" in out.source and "$not maths$" in out.source and "\\frac" not in out.source
 
 

@@ -501,6 +501,10 @@ def mathml_preprocessor():
     class MathToMathML(Preprocessor):
         """Feedback only: TeX in Markdown cells becomes MathML, so the page needs no MathJax."""
 
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.enabled = True  # nbconvert's preprocessors are off unless enabled
+
         def preprocess_cell(self, cell, resources, index):
             if cell.cell_type == "markdown":
                 cell.source = maths.math_to_mathml(cell.source)
