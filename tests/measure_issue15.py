@@ -90,10 +90,10 @@ res2 = {p.stem: json.loads(p.read_text())["seed_fingerprint"] for p in (cd / "re
 row("regrade under another seed: exit code / results overwritten", f"{r.returncode} / {sum(res2[k] != res[k]['seed_fingerprint'] for k in res)}")
 (out / "table.json").write_text(json.dumps(rows, default=str))
 # 5. identities (discovery only, no grading), in the module of whichever version runs
-try:
-    from course.grader import submissions as S
-except ImportError:
+try:  # the old layout first: an editable install of the new one can shadow it
     from course import submissions as S
+except ImportError:
+    from course.grader import submissions as S
 def tmpdir(name):
     d = out / name; d.mkdir(parents=True); return d
 def disc(src, roster=None):
@@ -128,6 +128,13 @@ f = disc(d)
 row("flat: learners found", sorted(s.student for s in f.submissions))
 row("flat: erin's two files flagged", any("erin" in s.student and s.notes for s in f.submissions))
 row("flat: identical bob/carl flagged", sum(any("identical" in n for n in s.notes) for s in f.submissions))
+r2 = out / "names-only.csv"
+r2.write_text("name,student_id\nAlice Adams,s1\nBob Brown,s2\n", encoding="utf-8")
+f = disc(mkzip("canvas2.zip", {f"adamsalice_201_9001_{A}.ipynb": '{"a":1}', f"brownbob_LATE_202_9002_{A}.ipynb": '{"b":1}'}), r2)
+row("Canvas + roster with only name,student_id: ids", sorted(s.student for s in f.submissions))
+f = disc(mkzip("moodle2.zip", {f"Gina Gómez_777_assignsubmission_file_/{A}.ipynb": '{"g":1}',
+                               f"Alice Adams_101_assignsubmission_file_/{A}.ipynb": '{"a":2}'}), r2)
+row("Moodle: Gina Gómez not on a name-only roster -> id / flagged", f"{sorted(s.student for s in f.submissions)} / {any('roster' in n for ns in notes_of(f).values() for n in ns)}")
 # 6. reports: misconception shares (M7) in the graded scenario, each learner once across two formats
 try:
     from course.grader import report as R, results as RS
