@@ -181,7 +181,8 @@ def test_hostile_submissions(tmp_path):
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
         assert gb.find_submission(A, "alice").score == FULL
         assert len(gb.students) == len(results)
-    assert json.loads((course_dir / "submitted" / "alice" / A / f"{A}.ipynb").read_text())["cells"]
+    assert json.loads((subs / "alice" / A / f"{A}.ipynb").read_text())["cells"]
+    assert not (course_dir / "submitted").exists(), "nbgrader's submitted/ is input: the grader never writes it"
     graded_nb = nbformat.read(course_dir / "autograded" / "read_solutions" / A / f"{A}.ipynb", as_version=4)
     shown = json.dumps([c.get("outputs", []) for c in graded_nb.cells])
     assert "No such file" in shown and "nbgrader" not in shown.split("No such file")[0][-200:]
@@ -227,15 +228,16 @@ def test_course_grade_gives_solutions_full_marks_and_blanks_zero(tmp_path, assig
 
     subs = tmp_path / "subs"
     subs.mkdir()
-    shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", subs / "solution.ipynb")
-    shutil.copy(ROOT / "exercises" / assignment / f"{assignment}.ipynb", subs / "blank.ipynb")
+    shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", subs / "ada.ipynb")  # learners' names:
+    shutil.copy(ROOT / "exercises" / assignment / f"{assignment}.ipynb", subs / "alan.ipynb")  # "solution" names nobody
     course_dir = tmp_path / "course"
     course_dir.mkdir()
     summary = cohort.grade(assignment, subs, course_dir=course_dir, progress=False)
     got = {r.student: r for r in summary.graded}
-    failed = {g: t["messages"][-1] for g, t in got["solution"].tests.items() if not t["passed"]}
-    assert got["solution"].score == got["solution"].max_score > 0, failed
-    assert got["blank"].score == 0
+    failed = {g: t["messages"][-1] for g, t in got["ada"].tests.items() if not t["passed"]}
+    assert got["ada"].score == got["ada"].max_score > 0, failed
+    assert got["alan"].score == 0
+    assert "not attempted" in {t["failure"] for t in got["alan"].tests.values()}, "a blank is counted as not attempted"
 
 
 @pytest.mark.slow

@@ -93,7 +93,7 @@ def test_several_notebooks_of_one_student(tmp_path):
     nb(tmp_path / "alice" / A / f"{A}.ipynb")
     found = submissions.discover(A, tmp_path)
     (sub,) = found.submissions
-    assert sub.path.name == f"{A}.ipynb" and "2 notebooks submitted" in sub.notes[0]
+    assert sub.path.name == f"{A}.ipynb" and "2 files from this learner" in sub.notes[0]
     assert old.exists()
 
 

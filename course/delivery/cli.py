@@ -27,9 +27,24 @@ def _check(args) -> int:
 
 
 def _grade(args) -> int:
+    import os
+
+    from course import checks
     from course.grader import cohort, course_dir, submissions
     from course.grader.sandbox import Limits, Sandbox
 
+    if args.seed is None and not os.environ.get(checks.SEED_VARIABLE, "").strip() and not args.public_seed:
+        print("course grade: no private grading seed. Pass --seed N (or set $COURSE_GRADING_SEED) and keep it to "
+              "yourself: hidden checks draw their data from it. To grade with the course's public default seed "
+              "anyway (a practice run), pass --public-seed.", file=sys.stderr)
+        return 2
+    if args.public_seed:
+        if args.seed is not None:
+            print("course grade: --seed and --public-seed contradict each other", file=sys.stderr)
+            return 2
+        os.environ.pop(checks.SEED_VARIABLE, None)
+        print(f"course grade: WARNING: grading with the public default seed ({checks.DEFAULT_GRADING_SEED}): "
+              "anyone can compute the hidden data", file=sys.stderr)
     limits = Limits(wall_seconds=args.wall, cell_seconds=args.cell_timeout, memory_bytes=args.memory_mb * 2**20)
     sandbox = Sandbox(limits, use_bwrap=not args.no_sandbox)
     if sandbox.missing:
@@ -42,7 +57,10 @@ def _grade(args) -> int:
     try:
         summary = cohort.grade(args.assignment, Path(args.submissions), roster=args.roster, seed=args.seed,
                                workers=args.workers, force=args.force, course_dir=args.course_dir, sandbox=sandbox)
-    except (course_dir.GradingError, submissions.SubmissionsError, KeyError, ValueError) as e:
+    except submissions.SubmissionsError as e:
+        print(f"course grade: {e}", file=sys.stderr)  # the message lists every skipped file
+        return 2
+    except (course_dir.GradingError, KeyError, ValueError) as e:
         print(f"course grade: {e}", file=sys.stderr)
         return 2
     print(f"graded {len(summary.graded)} submission(s) of {summary.assignment} in {summary.seconds:.1f} s"
@@ -52,8 +70,19 @@ def _grade(args) -> int:
         print(f"  {r.student:<24} {r.score:g} / {r.max_score:g}{flag}")
     for path, why in summary.unrecognised:
         print(f"  not graded: {path}: {why}")
+    for name, sid in summary.unmatched:
+        print(f"  not on the roster: {name!r}, graded as {sid}")
+    for sid, name in summary.missing:
+        print(f"  on the roster, no submission: {sid} ({name})")
+    if summary.public_seed:
+        print("seed: the course's PUBLIC default seed (--public-seed): not for grades that count")
+    try:
+        import latex2mathml  # noqa: F401
+    except ImportError:
+        print("feedback: maths left as TeX text (install requirements/site.txt for MathML: "
+              ".venv/bin/pip install -r requirements/site.txt)")
     print("protections: " + "; ".join(summary.protections))
-    print(f"reports: {summary.out_dir} (scores.csv, flags.csv, feedback/, misconceptions.html)")
+    print(f"reports: {summary.out_dir} (scores.csv, flags.csv, identity.csv, feedback/, misconceptions.html)")
     return 0
 
 
@@ -86,8 +115,11 @@ def parser() -> argparse.ArgumentParser:
     g = sub.add_parser("grade", help="grade a cohort's submissions, sandboxed and in parallel")
     g.add_argument("assignment", help="assignment id, e.g. 01-ml-recap")
     g.add_argument("submissions", help="nbgrader submitted/ tree, a flat folder of notebooks, or an LMS zip (Moodle, Canvas)")
-    g.add_argument("--roster", help="CSV with columns name,student_id mapping the names found to student ids")
-    g.add_argument("--seed", type=int, default=None, help="private grading seed (default: $COURSE_GRADING_SEED)")
+    g.add_argument("--roster", help="CSV with columns student_id,name (optional first_name, last_name, email, moodle_id, "
+                   "canvas_id) mapping the names found to student ids; unmatched and missing learners are listed")
+    g.add_argument("--seed", type=int, default=None, help="private grading seed (default: $COURSE_GRADING_SEED; required)")
+    g.add_argument("--public-seed", action="store_true",
+                   help="grade with the course's public default seed (a practice run: hidden data are not private)")
     g.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
     g.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
     g.add_argument("--course-dir", default=None, help="nbgrader course folder for the gradebook and reports (default: the repository)")

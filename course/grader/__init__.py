@@ -2,8 +2,9 @@
 
 - `course_dir` (the nbgrader course directory and nbgrader's API on it), `release`
   (`course release`), `selfcheck` (`course check`: one learner's notebook);
-- cohort grading (`course grade`): `submissions` (find and name them), `cohort` (prepare, run,
-  judge, record), `sandbox` (the isolation) with `runner` (what runs inside it) and its protocol
+- cohort grading (`course grade`): `submissions` (find and name them, against a roster), `integrity`
+  (copy detection on normalised syntax trees), `cohort` (prepare, run, judge, record), `sandbox`
+  (the isolation) with `runner` (what runs inside it) and its protocol
   (`protocol`: plain data only; `remote`: services kept on the trusted side), `results` (one
   file per learner) and `report` (scores, flags, the misconception report).
 

@@ -34,18 +34,22 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import nbformat
 
 import course
 from course import checks
-from course.grader import course_dir, protocol, remote, submissions
+from course.checks.feedback import Failure
+from course.grader import course_dir as nbcourse
+from course.grader import integrity, protocol, remote, submissions
 from course.grader.results import Result, atomic_write
 from course.grader.sandbox import Limits, Sandbox
+from course.ground import maths
+from course.ground.misconceptions import MISCONCEPTIONS
 
-ROOT = course_dir.ROOT
+ROOT = nbcourse.ROOT
 CHECK_CALL = re.compile(r"""check\(\s*["']([^"']+)["']\s*,""")
 BLANK_ERRORS = {"NotImplementedError"}
 
@@ -60,12 +64,12 @@ class Source:
 
     @classmethod
     def load(cls, assignment: str) -> "Source":
-        src_path = course_dir.SOLUTIONS / assignment / f"{assignment}.ipynb"
-        rel_path = course_dir.EXERCISES / assignment / f"{assignment}.ipynb"
+        src_path = nbcourse.SOLUTIONS / assignment / f"{assignment}.ipynb"
+        rel_path = nbcourse.EXERCISES / assignment / f"{assignment}.ipynb"
         if not src_path.exists():
-            raise course_dir.GradingError(f"unknown assignment {assignment!r}; known: {course_dir.assignments()}")
+            raise nbcourse.GradingError(f"unknown assignment {assignment!r}; known: {nbcourse.assignments()}")
         if not rel_path.exists():
-            raise course_dir.GradingError(f"{rel_path} is missing: run `course release {assignment}`")
+            raise nbcourse.GradingError(f"{rel_path} is missing: run `course release {assignment}`")
         nb = nbformat.read(src_path, as_version=4)
         tests = {}
         for c in nb.cells:
@@ -175,7 +179,8 @@ class SandboxSession:
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
             "SECML_HOME_DIR": str(scratch / ".secml"), "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
             "JUPYTER_DATA_DIR": str(scratch / ".jupyter-data"), "IPYTHONDIR": str(scratch / ".ipython"),
-            "MPLCONFIGDIR": str(scratch / ".mpl"), "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
+            "MPLCONFIGDIR": str(scratch / ".mpl"), "XDG_CACHE_HOME": str(scratch / ".cache"),  # font caches too
+            "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
             "PYTHONDONTWRITEBYTECODE": "1", "COURSE_RPC_DIR": str(scratch / ".rpc"),
         }
         if os.environ.get("PYTHONPATH"):  # the tests' offline guard, for instance
@@ -258,8 +263,19 @@ class SandboxSession:
         self.run.kill()
 
 
-class Unanswered(Exception):
-    pass
+class Unanswered(NotImplementedError):
+    """The answer's name is not defined in the learner's kernel.
+
+    A NotImplementedError, so that the checks' `call` lets it through (as it does a stub's) instead of
+    turning it into a failed expectation: a missing answer is "not attempted", not a belief.
+    """
+
+
+class SandboxStopped(NotImplementedError):
+    """The sandbox stopped (time, memory, process limit, a dead kernel) before the check could judge.
+
+    A NotImplementedError for the same reason as `Unanswered`: the checks' `call` lets it through.
+    """
 
 
 def _reply_value(session: "SandboxSession", reply: dict):
@@ -271,6 +287,8 @@ def _reply_value(session: "SandboxSession", reply: dict):
         raise NotImplementedError(evalue)
     if ename == "NameError":
         raise Unanswered(evalue)
+    if ename in ("SandboxGone", "KernelDied", "Timeout"):
+        raise SandboxStopped(evalue)
     builtin = getattr(builtins, ename, None)
     if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin.__module__ == "builtins":
         raise builtin(evalue)  # the same kind of error the learner's code raised (e.g. ValueError), with its text
@@ -323,22 +341,53 @@ class SandboxObject:
 
 
 # --------------------------------------------------------------------------- judging
-def judge(source: Source, session: SandboxSession | None, executed: dict | None) -> dict:
-    """grade_id -> {"passed", "score", "points", "messages", "tasks", "misconceptions"} (trusted)."""
+def _defines(task, source_text: str) -> bool:
+    """Whether a cell's source defines the task's answer (a function or a variable of that name)."""
+    return bool(re.search(rf"(^|\n)\s*(def\s+{re.escape(task.answer)}\b|{re.escape(task.answer)}\s*=)", source_text))
+
+
+def _answer_error(task, answer_errors: dict) -> str:
+    """The error an answer cell defining this task's answer raised when it ran, if any."""
+    for source_text, error in answer_errors.values():
+        if error.startswith("NotImplementedError"):
+            continue  # the stub: not attempted
+        if _defines(task, source_text):
+            return error
+    return ""
+
+
+def judge(source: Source, session: SandboxSession | None, executed: dict | None, answer_errors: dict | None = None,
+          wrong_assignment: bool = False, stubs: list | None = None) -> dict:
+    """grade_id -> {"passed", "score", "points", "messages", "tasks", "misconceptions", "failure"} (trusted).
+
+    `failure` is None for a passed test, else one of `Failure`'s values (the first failing check's):
+    the reports count them apart, so that a blank or a crash is never taken for a belief.
+    `answer_errors`: grade_id -> (learner's source, "SyntaxError: ...") of answer cells that raised.
+    `stubs`: the sources of answer cells the learner left as released: a task answered by one of them
+    and failed is "not attempted", whatever the check made of the stub's placeholder values.
+    """
+    answer_errors = answer_errors or {}
+    stubs = stubs or []
     results = {}
     cache = {}
     for gid, test in source.tests.items():
-        messages, passed = [], True
+        messages, passed, failure = [], True, None
         for task_id in test["tasks"]:
             task = checks.get(task_id)
             for hidden in (False, True):
+                kind = None
                 try:
                     if session is None or executed is None:
-                        raise Unanswered("the notebook could not be run")
+                        raise SandboxStopped("the notebook could not be run")
+                    error = _answer_error(task, answer_errors)
+                    if error.startswith(("SyntaxError", "IndentationError", "TabError")):
+                        raise Unanswered(error)  # the cell never ran: the answer cannot exist
                     if task.kind == "value":
                         if task_id not in cache:
                             reply = session.request("value", task_id)
-                            if not reply.get("ok"):
+                            if not reply.get("ok") and reply.get("ename") in ("SandboxGone", "KernelDied", "Timeout"):
+                                cache[task_id] = SandboxStopped(f"{reply.get('ename')}: {reply.get('evalue')}")
+                            elif not reply.get("ok"):
                                 cache[task_id] = Unanswered(f"{reply.get('ename')}: {reply.get('evalue')}")
                             else:
                                 cache[task_id] = _reply_value(session, reply)
@@ -348,22 +397,60 @@ def judge(source: Source, session: SandboxSession | None, executed: dict | None)
                     else:
                         answer = RemoteFunction(session, task_id)
                     verdict = checks.evaluate(task_id, answer, hidden=hidden)
-                    ok, text = verdict.passed, verdict.message()
-                except NotImplementedError:
-                    ok, text = False, f"{task_id}: not answered yet (the stub still raises NotImplementedError)"
+                    ok, text = verdict.passed, (verdict.message() if verdict.passed or not hidden else criterion_only(verdict))
+                    kind = None if ok else Failure(getattr(verdict, "failure", None) or Failure.BELIEF)
                 except Unanswered as e:
-                    ok, text = False, f"{task_id}: no answer ({e})"
+                    error = _answer_error(task, answer_errors)
+                    if error:  # a syntax error in the answer cell is not a missing answer
+                        ok, kind = False, Failure.COMPUTATION
+                        text = f"{task_id}: your answer cell failed when it ran ({error}), so `{task.answer}` was never defined"
+                    else:
+                        ok, text, kind = False, f"{task_id}: no answer ({e})", Failure.NOT_ATTEMPTED
+                except SandboxStopped as e:
+                    ok, text, kind = False, f"{task_id}: not judged ({e})", Failure.CRASHED
+                except NotImplementedError:
+                    ok, kind = False, Failure.NOT_ATTEMPTED
+                    text = f"{task_id}: not answered yet (the stub still raises NotImplementedError)"
                 except protocol.WireError as e:
-                    ok, text = False, f"{task_id}: the answer is not plain data ({e})"
+                    ok, text, kind = False, f"{task_id}: the answer is not plain data ({e})", Failure.COMPUTATION
                 except Exception as e:  # noqa: BLE001 - a broken answer is feedback, never a crashed batch
-                    ok, text = False, f"{task_id}: could not be checked ({type(e).__name__}: {str(e)[:300]})"
+                    ok, kind = False, Failure.COMPUTATION
+                    text = f"{task_id}: could not be checked ({type(e).__name__}: {str(e)[:300]})"
+                    if type(e).__name__ == "RuntimeError" and str(e).startswith(("SandboxGone", "KernelDied", "Timeout")):
+                        kind = Failure.CRASHED
+                if not ok and kind in (Failure.BELIEF, Failure.COMPUTATION) and any(_defines(task, t) for t in stubs):
+                    kind = Failure.NOT_ATTEMPTED  # the released placeholder (e.g. a dict of None), judged
+                if wrong_assignment and not ok:
+                    kind = Failure.WRONG_ASSIGNMENT
                 passed &= ok
+                failure = failure or (kind.value if kind else None)
                 messages.append(text)
                 if not ok:
                     break  # the hidden check of a failed visible check adds nothing
         results[gid] = {"passed": passed, "score": test["points"] if passed else 0.0, "points": test["points"],
-                        "messages": messages, "tasks": test["tasks"], "misconceptions": test["misconceptions"]}
+                        "messages": messages, "tasks": test["tasks"], "misconceptions": test["misconceptions"],
+                        "failure": None if passed else (failure or Failure.BELIEF.value)}
     return results
+
+
+def criterion_only(verdict) -> str:
+    """A failed hidden check as the learner sees it: its criterion and why it matters, not its data.
+
+    What was *seen* on hidden data names the hidden inputs' values (the dataset, n, a budget); the
+    criterion (*expected*) and the case's role say what failed without them.
+    """
+    failure = Failure(getattr(verdict, "failure", None) or Failure.BELIEF)
+    lines = [f"FAILED {verdict.task} (hidden check): {failure.value}"]
+    if getattr(verdict, "case", ""):
+        lines.append(f"  case:     {verdict.case}")
+    if verdict.expected:
+        lines.append(f"  expected: {verdict.expected}")
+    lines.append("  seen:     not shown: a hidden check states its criterion, not its data")
+    if verdict.why:
+        lines.append(f"  why it matters: {verdict.why}")
+    if failure.shows_belief and verdict.misconceptions:
+        lines.append("  misconception: " + ", ".join(f"{m} ({MISCONCEPTIONS.get(m, '?')})" for m in verdict.misconceptions))
+    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- recording in nbgrader
@@ -408,18 +495,39 @@ def _inject_class():
     return InjectVerdicts
 
 
-def _autograde_api(course_dir: Path, verdicts_file: str = ""):
+def mathml_preprocessor():
+    from nbconvert.preprocessors import Preprocessor
+
+    class MathToMathML(Preprocessor):
+        """Feedback only: TeX in Markdown cells becomes MathML, so the page needs no MathJax."""
+
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.enabled = True  # nbconvert's preprocessors are off unless enabled
+
+        def preprocess_cell(self, cell, resources, index):
+            if cell.cell_type == "markdown":
+                cell.source = maths.math_to_mathml(cell.source)
+            return cell, resources
+
+    return MathToMathML
+
+
+def _autograde_api(course_dir: Path, verdicts_file: str = "", submitted_dir: str = ""):
     from nbgrader import preprocessors as pp
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
     from traitlets.config.loader import PyFileConfigLoader
 
-    config = PyFileConfigLoader(course_dir.CONFIG.name, path=str(course_dir.CONFIG.parent)).load_config()
+    config = PyFileConfigLoader(nbcourse.CONFIG.name, path=str(nbcourse.CONFIG.parent)).load_config()
     config.CourseDirectory.root = str(course_dir)
     config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    if submitted_dir:  # nbgrader reads a scratch copy: the course's submitted/ is input, never written
+        config.CourseDirectory.submitted_directory = submitted_dir
     inject = _inject_class()
     config.InjectVerdicts.verdicts_file = verdicts_file
     config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties, pp.CheckCellMetadata]
+    config.GenerateFeedback.preprocessors = [*config.GenerateFeedback.get("preprocessors", []), mathml_preprocessor()]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
 
@@ -430,34 +538,68 @@ def register_assignment(course_dir: Path, assignment: str) -> None:
     from traitlets.config.loader import PyFileConfigLoader
 
     with tempfile.TemporaryDirectory(prefix="course-register-") as tmp:
-        root = course_dir.scratch_course(Path(tmp), [assignment])
-        config = PyFileConfigLoader(course_dir.CONFIG.name, path=str(course_dir.CONFIG.parent)).load_config()
+        root = nbcourse.scratch_course(Path(tmp), [assignment])
+        config = PyFileConfigLoader(nbcourse.CONFIG.name, path=str(nbcourse.CONFIG.parent)).load_config()
         config.CourseDirectory.root = str(root)
         config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        with course_dir.quiet_env() as log:
+        with nbcourse.quiet_env() as log:
             result = api.generate_assignment(assignment, force=True, create=True)
-        course_dir.result_or_raise(result, f"register {assignment} in the gradebook", log.getvalue())
+        nbcourse.result_or_raise(result, f"register {assignment} in the gradebook", log.getvalue())
 
 
-def record(course_dir: Path, assignment: str, student: str, submitted_nb, verdicts: dict, tmp: Path) -> Path:
-    """Write the submission into nbgrader's folders and gradebook; returns the feedback HTML."""
-    sub_dir = course_dir / "submitted" / student / assignment
+def record(course_dir: Path, assignment: str, student: str, submitted_nb, verdicts: dict, tmp: Path,
+           timestamp: str = "", flags=()) -> Path:
+    """Write the submission into nbgrader's autograded/, feedback/ and gradebook; returns the feedback HTML.
+
+    nbgrader's autograde reads the rebuilt notebook from a scratch `submitted` folder, with the learner's
+    `timestamp.txt` when there is one (so the gradebook has the submission time and nbgrader's late
+    penalties work). The course's `submitted/` is never written: it is the instructor's input. A submission
+    with flags is marked `flagged` in the gradebook, which formgrader shows.
+    """
+    scratch = tmp / "nbgrader-submitted"
+    sub_dir = scratch / student / assignment
     if sub_dir.exists():
         shutil.rmtree(sub_dir)
     sub_dir.mkdir(parents=True)
     nbformat.write(submitted_nb, sub_dir / f"{assignment}.ipynb")
+    if timestamp:
+        (sub_dir / "timestamp.txt").write_text(timestamp)
     vfile = tmp / "verdicts.json"
     vfile.write_text(json.dumps(verdicts))
     with _NBGRADER_LOCK:
-        api = _autograde_api(course_dir, str(vfile))
-        with course_dir.quiet_env() as log:
+        api = _autograde_api(course_dir, str(vfile), str(scratch))
+        with nbcourse.quiet_env() as log:
             result = api.autograde(assignment, student, force=True, create=True)
-        course_dir.result_or_raise(result, f"record {student}'s grades", log.getvalue())
-        with course_dir.quiet_env() as log:
+        nbcourse.result_or_raise(result, f"record {student}'s grades", log.getvalue())
+        set_flagged(course_dir, assignment, student, bool(flags))
+        with nbcourse.quiet_env() as log:
             result = api.generate_feedback(assignment, student, force=True)
-        course_dir.result_or_raise(result, f"write {student}'s feedback", log.getvalue())
-    return course_dir / "feedback" / student / assignment / f"{assignment}.html"
+        nbcourse.result_or_raise(result, f"write {student}'s feedback", log.getvalue())
+    html = course_dir / "feedback" / student / assignment / f"{assignment}.html"
+    if html.exists():
+        html.write_text(offline_feedback(html.read_text(encoding="utf-8")), encoding="utf-8")
+    return html
+
+
+def set_flagged(course_dir: Path, assignment: str, student: str, flagged: bool) -> None:
+    """nbgrader's own `flagged` mark on the submission's notebooks (formgrader lists flagged submissions)."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(assignment, student)
+        for nb in sub.notebooks:
+            nb.flagged = flagged
+        gb.db.commit()
+
+
+_MATHJAX = re.compile(r"<!-- Loading mathjax macro -->\s*(<script[^>]*>.*?</script>\s*)+", re.S)
+_MATHJAX_ANY = re.compile(r"<script[^>]*(mathjax|MathJax)[^>]*>.*?</script>|<!--[^>]*mathjax[^>]*-->\s*", re.S | re.I)
+
+
+def offline_feedback(page: str) -> str:
+    """The feedback page without MathJax from a CDN: the maths was converted to MathML at build time."""
+    return _MATHJAX_ANY.sub("", _MATHJAX.sub("", page))
 
 
 # --------------------------------------------------------------------------- one submission
@@ -477,22 +619,28 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
     phases = {}
     assignment = source.assignment
     flags = list(sub.notes)
-    if sub.path.stem != assignment:
+    if sub.found_as == "nbgrader tree" and sub.path.stem != assignment:  # elsewhere the file name names the learner
         flags.append(f"notebook named {sub.path.name!r}, not {assignment}.ipynb: graded as {assignment}")
+    wrong = ""
     with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
         tmp = Path(tmp_name)
         scratch = tmp / "sandbox"
         scratch.mkdir()
         submitted_nb, executed, values = None, None, {}
         try:
-            submitted_nb = course_dir.read_notebook(sub.path)
-        except course_dir.GradingError as e:
+            submitted_nb = nbcourse.read_notebook(sub.path)
+        except nbcourse.GradingError as e:
             flags.append(f"unreadable notebook: {e}")
         session = None
         ran_cells = []
+        answer_errors = {}
         if submitted_nb is not None:
             run_nb, repaired_nb, prep_flags = prepare(source, submitted_nb)
-            flags += prep_flags
+            wrong = wrong_assignment(source, submitted_nb)
+            if wrong:  # one flag that says what happened, not one per missing cell
+                flags.append(f"{wrong} ({len(prep_flags)} cell-level differences not listed)")
+            else:
+                flags += prep_flags
             nbformat.write(run_nb, scratch / "submission.ipynb")
             if sandbox.bwrap:
                 os.chmod(scratch, 0o777)  # uid 65534 in the sandbox writes here
@@ -510,11 +658,16 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                         flags.append(f"the kernel died in cell {c['index'] + 1} (exit, crash or memory limit); later cells did not run")
                     elif c["status"].startswith("runner-error"):
                         flags.append(f"cell {c['index'] + 1}: {c['status']}")
+                answer_ids = {_meta(c).get("grade_id") for c in source.notebook.cells if _meta(c).get("solution")}
                 for c, nc in zip(executed["cells"], [x for x in run_nb.cells if x.cell_type == "code"]):
-                    ran_cells.append({"grade_id": nc.metadata.get("course_grade_id", ""), "source": nc.source, "outputs": c["outputs"]})
+                    gid = nc.metadata.get("course_grade_id", "")
+                    ran_cells.append({"grade_id": gid, "source": nc.source, "outputs": without_system_noise(c["outputs"])})
+                    if c["status"] == "error" and gid in answer_ids:
+                        answer_errors[gid] = (nc.source, f"{c.get('ename', '')}: {str(c.get('evalue', ''))[:200]}")
         judged = time.perf_counter()
         try:
-            tests = judge(source, session, executed)
+            tests = judge(source, session, executed, answer_errors, wrong_assignment=bool(wrong),
+                          stubs=unchanged_answers(source, submitted_nb))
             for gid, t in tests.items():
                 for task_id in t["tasks"]:
                     if checks.get(task_id).kind == "value" and session is not None and executed is not None:
@@ -538,12 +691,74 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
             shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
         recorded = time.perf_counter()
         html = record(course_dir, assignment, sub.student, repaired_nb,
-                      {"tests": tests, "cells": ran_cells, "note": note}, tmp)
+                      {"tests": tests, "cells": ran_cells, "note": note}, tmp, sub.timestamp, flags)
         feedback = str(html) if html.exists() else ""
         phases["record"] = round(time.perf_counter() - recorded, 2)
     return Result(sub.student, assignment, score, max_score, tests, flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                  sandbox.protections, round(time.perf_counter() - start, 2), feedback, values, phases)
+                  sandbox.protections, round(time.perf_counter() - start, 2), feedback, values, phases,
+                  identity(sub), public_seed_used())
+
+
+def unchanged_answers(source: Source, submitted_nb) -> list:
+    """The learner's answer cells that are still exactly as released (the stub)."""
+    if submitted_nb is None:
+        return []
+    released = {_meta(c).get("grade_id"): c.source.strip() for c in source.release.cells if _meta(c).get("solution")}
+    return [c.get("source", "") for c in submitted_nb.cells
+            if _meta(c).get("grade_id") in released and c.get("source", "").strip() == released[_meta(c).get("grade_id")]]
+
+
+def identity(sub: submissions.Submission) -> dict:
+    """Who a result belongs to, as found: for the identity report and the audit trail."""
+    return {"name_found": sub.name, "on_roster": sub.on_roster, "late": sub.late, "timestamp": sub.timestamp,
+            "file": sub.path.name, "not_graded": [p.name for p in sub.not_graded]}
+
+
+def public_seed_used() -> bool:
+    return checks.grading_seed() == checks.DEFAULT_GRADING_SEED
+
+
+_NOISE = re.compile(r"^(Fontconfig error|Fontconfig warning|Matplotlib is building the font cache).*$\n?", re.M)
+
+
+def without_system_noise(outputs: list) -> list:
+    """Cell outputs without messages of the system (font caches), which are not the learner's."""
+    kept = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and o.get("name") == "stderr":
+            text = _NOISE.sub("", o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", [])))
+            if not text.strip():
+                continue
+            o = {**o, "text": text}
+        kept.append(o)
+    return kept
+
+
+def _locked_sources(nb) -> list:
+    return [c.get("source", "").strip() for c in nb.cells
+            if _meta(c).get("locked") and not _meta(c).get("solution") and c.get("source", "").strip()]
+
+
+def _share_present(locked: list, nb) -> float:
+    have = {c.get("source", "").strip() for c in nb.cells}
+    return sum(s in have for s in locked) / len(locked) if locked else 1.0
+
+
+def wrong_assignment(source: Source, submitted_nb) -> str:
+    """A flag when the notebook is not this assignment's (too few of its read-only cells), naming the one it is."""
+    if _share_present(_locked_sources(source.release), submitted_nb) >= 0.25:
+        return ""
+    best, share = "", 0.0
+    for other in nbcourse.assignments():
+        rel = nbcourse.EXERCISES / other / f"{other}.ipynb"
+        if other == source.assignment or not rel.exists():
+            continue
+        got = _share_present(_locked_sources(nbformat.read(rel, as_version=4)), submitted_nb)
+        if got > share:
+            best, share = other, got
+    what = f"it is exercise {best}'s notebook" if share >= 0.5 else "it holds too few of its read-only cells"
+    return f"wrong assignment: not {source.assignment}'s notebook ({what})"
 
 
 def _why_stopped(session: SandboxSession) -> str:
@@ -567,6 +782,24 @@ def _feedback_note(score, max_score, flags, sandbox) -> str:
 
 
 # --------------------------------------------------------------------------- the batch
+def refuse_other_seed(results_dir: Path, fingerprint: str) -> None:
+    """Results graded under another grading seed are never overwritten (nor mixed with this seed's)."""
+    others = {}
+    for p in sorted(results_dir.glob("*.json")):
+        try:
+            old = json.loads(p.read_text()).get("seed_fingerprint")
+        except (OSError, json.JSONDecodeError):
+            continue
+        if old and old != fingerprint:
+            others.setdefault(old, []).append(p.stem)
+    if others:
+        who = "; ".join(f"seed fingerprint {k}: {len(v)} learner(s), e.g. {', '.join(v[:3])}" for k, v in others.items())
+        raise nbcourse.GradingError(
+            f"{results_dir} holds results graded under another grading seed ({who}); this seed is {fingerprint}. "
+            "Nothing was graded or overwritten. Grade with the seed those results used, or into another "
+            "--course-dir, or move that folder away first.")
+
+
 @dataclass
 class Summary:
     assignment: str
@@ -577,6 +810,10 @@ class Summary:
     missing_protections: list
     out_dir: Path
     seconds: float
+    unmatched: list = field(default_factory=list)  # (name found, graded as): not on the roster
+    missing: list = field(default_factory=list)  # (student_id, name): on the roster, no submission
+    layout: str = ""
+    public_seed: bool = False
 
 
 def grade(assignment: str, source_path, *, roster=None, seed: int | None = None, workers: int | None = None,
@@ -597,9 +834,18 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
     results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-unpack-") as unpack:
         found = submissions.discover(assignment, source_path, roster, Path(unpack))
+        fp = seed_fingerprint()
+        refuse_other_seed(results_dir, fp)
+        notebooks = {}
+        for sub in found.submissions:
+            try:
+                notebooks[sub.student] = nbcourse.read_notebook(sub.path)
+            except nbcourse.GradingError:
+                notebooks[sub.student] = None
+        for sub in found.submissions:
+            sub.notes += integrity.flags(source, notebooks).get(sub.student, [])
         register_assignment(course_dir, assignment)
         todo, skipped = [], []
-        fp = seed_fingerprint()
         for sub in found.submissions:
             done = results_dir / f"{sub.student}.json"
             if done.exists() and not force:
@@ -632,7 +878,8 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
                 atomic_write(results_dir / f"{sub.student}.json", json.dumps(asdict(res), indent=1))
                 graded.append(res)
     summary = Summary(assignment, graded, skipped, [(str(p), why) for p, why in found.unrecognised],
-                      sandbox.protections, sandbox.missing, out_dir, round(time.perf_counter() - start, 2))
+                      sandbox.protections, sandbox.missing, out_dir, round(time.perf_counter() - start, 2),
+                      found.unmatched, found.missing, found.layout, public_seed_used())
     from course.grader import report
 
     report.write_all(course_dir, assignment, summary)

@@ -29,6 +29,8 @@ class Result:
     feedback: str = ""
     values: dict = field(default_factory=dict)
     phases: dict = field(default_factory=dict)  # seconds spent running, judging and recording
+    identity: dict = field(default_factory=dict)  # the name found, on the roster or not, late, timestamp
+    public_seed: bool = False  # graded with the course's public default seed (hidden data not private)
 
 
 def atomic_write(path: Path, text: str) -> None:

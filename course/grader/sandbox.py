@@ -7,8 +7,10 @@ layers were active for a run, so that every grading report can state it:
   namespaces (no network; loopback only, for the kernel), uid 65534, a read-only view of just the
   interpreter, the environment and the `course` package, a private /tmp, and a writable scratch folder.
   Nothing else of the machine is visible: not `solutions/`, not the gradebook, not other submissions.
-- **cgroups** (v1 `pids` and `memory` controllers, when writable, e.g. as root): a process count limit
-  (a fork bomb stops there; RLIMIT_NPROC is not enforced for root) and a memory limit for the whole sandbox.
+- **cgroups**, v1 (`pids` and `memory` controllers) or v2 (the unified hierarchy of Debian 12, Ubuntu 24.04,
+  RHEL 9: `pids.max`, `memory.max`, no swap), detected, when writable (root, or a subtree delegated to the
+  grading user, named by `$COURSE_CGROUP`): a process count limit (a fork bomb stops there; RLIMIT_NPROC is
+  not enforced for root) and a memory limit for the whole sandbox.
 - **rlimits** (every POSIX system): CPU seconds, address space, file size, open files, core dumps off.
 - **a process group and a wall-clock limit**, enforced by the grader, which kills the group (and the cgroup).
 
@@ -64,7 +66,8 @@ class Sandbox:
 
     def __post_init__(self):
         self.bwrap = shutil.which("bwrap") if self.use_bwrap and sys.platform.startswith("linux") else None
-        self.cgroups = self.use_cgroups and _cgroups_writable()
+        self.cgroup_version = cgroup_version() if self.use_cgroups and sys.platform.startswith("linux") else 0
+        self.cgroups = bool(self.cgroup_version) and cgroups_writable(self.cgroup_version)
 
     @property
     def protections(self) -> list:
@@ -75,8 +78,8 @@ class Sandbox:
                   "bubblewrap: the answer keys (course/checks/keys) hidden",
                   "bubblewrap: private /tmp; only the submission's scratch folder is writable"]
         if self.cgroups:
-            p += [f"cgroup: at most {self.limits.processes} processes/threads",
-                  f"cgroup: memory at most {self.limits.memory_bytes // 2**20} MiB"]
+            p += [f"cgroup v{self.cgroup_version}: at most {self.limits.processes} processes/threads",
+                  f"cgroup v{self.cgroup_version}: memory at most {self.limits.memory_bytes // 2**20} MiB"]
         return p
 
     @property
@@ -86,7 +89,8 @@ class Sandbox:
             m.append("no bubblewrap: learner code runs as the grading user, with its network and files "
                      "(install the Debian package `bubblewrap` on Linux)")
         if not self.cgroups:
-            m.append("no writable cgroups: no process-count limit for root, memory limited per process only")
+            m.append("no writable cgroups (v1 or v2): no process-count limit for root, memory limited per process only "
+                     "(grade as root, or delegate a cgroup v2 subtree and name it in $COURSE_CGROUP)")
         return m
 
     def command(self, scratch: Path, argv: list) -> list:
@@ -108,7 +112,7 @@ class Sandbox:
         return cmd + list(argv)
 
     def start(self, scratch: Path, argv: list, env: dict) -> "Running":
-        cgroup = _make_cgroup(self.limits) if self.cgroups else None
+        cgroup = make_cgroup(self.limits, self.cgroup_version) if self.cgroups else None
         limits = self.limits
 
         def preexec():  # runs in the child, before exec
@@ -149,6 +153,11 @@ class Running:
         except (ProcessLookupError, PermissionError, OSError):
             pass
         for path in self.cgroup or []:
+            if (path / "cgroup.kill").exists():  # cgroup v2 (Linux 5.14+): one write kills every process
+                try:
+                    (path / "cgroup.kill").write_text("1")
+                except OSError:
+                    pass
             for _ in range(50):
                 try:
                     pids = [int(p) for p in (path / "cgroup.procs").read_text().split()]
@@ -174,6 +183,13 @@ class Running:
 
     def oom_killed(self) -> bool:
         for path in self.cgroup or []:
+            events = path / "memory.events"  # cgroup v2
+            if events.exists():
+                try:
+                    counts = dict(line.split() for line in events.read_text().splitlines() if len(line.split()) == 2)
+                    return int(counts.get("oom_kill", 0)) > 0 or int(counts.get("oom", 0)) > 0
+                except (OSError, ValueError):
+                    return False
             f = path / "memory.failcnt"
             if f.exists():
                 try:
@@ -183,19 +199,65 @@ class Running:
         return False
 
 
-def _cgroups_writable() -> bool:
-    if not sys.platform.startswith("linux"):
-        return False
-    for ctrl in ("pids", "memory"):
-        d = CGROUP_ROOT / ctrl
-        if not (d / "cgroup.procs").exists() or not os.access(d, os.W_OK):
+def cgroup_version(root: Path | None = None) -> int:
+    """2 for the unified hierarchy, 1 for v1 controllers, 0 when there are none."""
+    root = Path(root or CGROUP_ROOT)
+    if (root / "cgroup.controllers").exists():
+        return 2
+    if (root / "pids" / "cgroup.procs").exists() and (root / "memory" / "cgroup.procs").exists():
+        return 1
+    return 0
+
+
+def v2_parent(root: Path | None = None) -> Path:
+    """Where the sandboxes' cgroups are made under v2: $COURSE_CGROUP (a delegated subtree), or the root."""
+    root = Path(root or CGROUP_ROOT)
+    named = os.environ.get("COURSE_CGROUP", "").strip()
+    return (root / named.lstrip("/")) if named else root
+
+
+def cgroups_writable(version: int, root: Path | None = None) -> bool:
+    root = Path(root or CGROUP_ROOT)
+    if version == 1:
+        return all((root / c / "cgroup.procs").exists() and os.access(root / c, os.W_OK) for c in ("pids", "memory"))
+    if version == 2:
+        parent = v2_parent(root)
+        try:
+            available = (parent / "cgroup.controllers").read_text().split()
+        except OSError:
             return False
-    return True
+        return {"pids", "memory"} <= set(available) and os.access(parent, os.W_OK) \
+            and os.access(parent / "cgroup.subtree_control", os.W_OK)
+    return False
 
 
-def _make_cgroup(limits: Limits):
+def make_cgroup(limits: Limits, version: int = 1, root: Path | None = None):
+    """The cgroup(s) one sandbox runs in, with its limits; None if they cannot be made."""
+    root = Path(root or CGROUP_ROOT)
     name = f"course-grade-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    pids, mem = CGROUP_ROOT / "pids" / name, CGROUP_ROOT / "memory" / name
+    if version == 2:
+        parent = v2_parent(root)
+        group = parent / name
+        try:
+            enabled = (parent / "cgroup.subtree_control").read_text().split()
+            missing = [c for c in ("pids", "memory") if c not in enabled]
+            if missing:  # controllers must be enabled for the children (fails if the parent holds processes)
+                (parent / "cgroup.subtree_control").write_text(" ".join(f"+{c}" for c in missing))
+            group.mkdir()
+            (group / "pids.max").write_text(str(limits.processes))
+            (group / "memory.max").write_text(str(limits.memory_bytes))
+            try:
+                (group / "memory.swap.max").write_text("0")  # absent without swap accounting
+            except OSError:
+                pass
+            return [group]
+        except OSError:
+            try:
+                group.rmdir()
+            except OSError:
+                pass
+            return None
+    pids, mem = root / "pids" / name, root / "memory" / name
     try:
         pids.mkdir()
         (pids / "pids.max").write_text(str(limits.processes))

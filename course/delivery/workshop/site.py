@@ -21,6 +21,7 @@ from course.delivery.workshop.catalogue import (
     escape,
     lessons,
 )
+from course.ground.maths import math_to_mathml  # shared with the grader's feedback pages
 
 # --------------------------------------------------------------------------------------------
 # Lessons and exercises: what the notebooks say about themselves
@@ -67,31 +68,6 @@ _SITE_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {{ super() }}
 {%- endblock body_footer -%}
 """
-
-_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])", re.S)
-_CODE_SPANS = re.compile(r"(```.*?```|`[^`\n]*`)", re.S)
-
-
-def math_to_mathml(markdown: str) -> str:
-    """Replace $...$ and $$...$$ outside code with MathML (rendered by browsers, no script needed).
-
-    Without latex2mathml (requirements/site.txt) the TeX stays as it is, still readable.
-    """
-    try:
-        from latex2mathml.converter import convert
-    except ImportError:
-        return markdown
-
-    def repl(m):
-        tex, display = (m.group(1), "block") if m.group(1) is not None else (m.group(2), "inline")
-        try:
-            return convert(tex.strip(), display=display)
-        except Exception:  # noqa: BLE001 - leave TeX that the converter does not understand as it is
-            return m.group(0)
-
-    parts = _CODE_SPANS.split(markdown)
-    return "".join(p if k % 2 else _MATH.sub(repl, p) for k, p in enumerate(parts))
-
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"

@@ -1,0 +1,198 @@
+"""Grader units of issue 15 without running notebooks: cgroup v2 (a fake tree), copy detection, seeds, reports."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import nbformat
+from conftest import ROOT
+
+from course.checks.feedback import Failure
+from course.grader import integrity, report, sandbox
+from course.grader.cohort import Source, criterion_only, offline_feedback, refuse_other_seed, without_system_noise
+
+A = "01-ml-recap"
+
+
+def fake_v2(tmp_path, controllers="cpu io memory pids", enabled=""):
+    root = tmp_path / "cgroup"
+    root.mkdir()
+    (root / "cgroup.controllers").write_text(controllers + "\n")
+    (root / "cgroup.subtree_control").write_text(enabled + "\n")
+    (root / "cgroup.procs").write_text("")
+    return root
+
+
+def test_cgroup_version_is_detected(tmp_path):
+    assert sandbox.cgroup_version(fake_v2(tmp_path)) == 2
+    v1 = tmp_path / "v1"
+    for c in ("pids", "memory"):
+        (v1 / c).mkdir(parents=True)
+        (v1 / c / "cgroup.procs").write_text("")
+    assert sandbox.cgroup_version(v1) == 1
+    assert sandbox.cgroup_version(tmp_path / "none") == 0
+
+
+def test_cgroup_v2_limits_are_written_and_controllers_enabled(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_CGROUP", raising=False)
+    root = fake_v2(tmp_path)
+    assert sandbox.cgroups_writable(2, root)
+    limits = sandbox.Limits(processes=64, memory_bytes=512 * 2**20)
+    (group,) = sandbox.make_cgroup(limits, 2, root)
+    assert group.parent == root and group.name.startswith("course-grade-")
+    assert (group / "pids.max").read_text() == "64"
+    assert (group / "memory.max").read_text() == str(512 * 2**20)
+    assert (group / "memory.swap.max").read_text() == "0"
+    assert set((root / "cgroup.subtree_control").read_text().split()) == {"+pids", "+memory"}
+
+
+def test_cgroup_v2_delegated_subtree_and_missing_controllers(tmp_path, monkeypatch):
+    root = fake_v2(tmp_path)
+    sub = root / "user.slice" / "grader"
+    sub.mkdir(parents=True)
+    (sub / "cgroup.controllers").write_text("memory pids\n")
+    (sub / "cgroup.subtree_control").write_text("memory pids\n")
+    monkeypatch.setenv("COURSE_CGROUP", "/user.slice/grader")
+    (group,) = sandbox.make_cgroup(sandbox.Limits(), 2, root)
+    assert group.parent == sub
+    (sub / "cgroup.controllers").write_text("cpu\n")  # the other way: no pids/memory delegated
+    assert not sandbox.cgroups_writable(2, root)
+
+
+def test_cgroup_v2_oom_is_read_from_memory_events(tmp_path):
+    g = tmp_path / "g"
+    g.mkdir()
+    (g / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    assert sandbox.Running(None, [g], 0).oom_killed()
+    (g / "memory.events").write_text("low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n")
+    assert not sandbox.Running(None, [g], 0).oom_killed()
+
+
+def _answers(nb, edit):
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    for c in nb.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in edit:
+            c.source = edit[gid]
+    return nb
+
+
+def test_copy_detection_both_ways():
+    source = Source.load(A)
+    sol = {c.metadata["nbgrader"]["grade_id"]: "\n".join(l for l in c.source.splitlines() if "### " not in l)
+           for c in source.notebook.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    renamed = {g: s.replace("w_norm", "size_of_w") + "\n# my own comment" for g, s in sol.items()}
+    own = {"task1-answer": "def fraud_report(y_true, y_pred):\n    import numpy as np\n    t = np.asarray(y_true)\n"
+                           "    p = np.asarray(y_pred)\n    tp = int(((t == 1) & (p == 1)).sum())\n"
+                           "    fp = int(((t == 0) & (p == 1)).sum())\n    fn = int(((t == 1) & (p == 0)).sum())\n"
+                           "    tn = int(((t == 0) & (p == 0)).sum())\n    return {'accuracy': (tp + tn) / len(t), "
+                           "'precision': tp / max(tp + fp, 1), 'recall': tp / max(tp + fn, 1), "
+                           "'false_positive_rate': fp / max(fp + tn, 1)}"}
+    nbs = {"copier": _answers(source.release, renamed), "honest": _answers(source.release, own),
+           "twin_a": _answers(source.release, own), "blank": source.release}
+    flags = integrity.flags(source, nbs)
+    assert any("copy of the public solution" in f for f in flags["copier"])
+    assert not any("public solution" in f for f in flags["honest"] + flags["blank"])
+    assert any("same answers as twin_a" in f for f in flags["honest"])
+    assert flags["blank"] == []  # the released stubs are never compared
+    # an answer too short to tell apart is never compared
+    assert integrity.fingerprint("def f(w, b, X):\n    return abs(X @ w + b)") is None
+
+
+def test_hidden_checks_state_the_criterion_not_the_data():
+    from course.checks.feedback import Verdict
+
+    v = Verdict("01-ml-recap/distance", False, "distances within 1e-6 of the true ones", "max error 0.31 on n=200, eps=0.5",
+                "why", ["M7"], hidden=True)
+    text = criterion_only(v)
+    assert "n=200" not in text and "0.31" not in text and "within 1e-6" in text and "belief error" in text
+
+
+def test_failure_types_are_counted_apart_in_the_reports():
+    def r(student, failure, sha):
+        t = {"passed": failure is None, "misconceptions": ["M7"], "failure": failure, "score": 0, "points": 1}
+        return {"student": student, "tests": {"t1": t}, "submission_sha256": sha}
+
+    results = [r("a", None, "1"), r("b", Failure.BELIEF.value, "2"), r("c", Failure.NOT_ATTEMPTED.value, "3"),
+               r("d", Failure.CRASHED.value, "4"), r("e", Failure.WRONG_ASSIGNMENT.value, "5"), r("a2", None, "1")]
+    kept, merged = report.once_per_learner(results)
+    assert merged == 1 and len(kept) == 5
+    assert report.misconception_shares(kept) == {"M7": (0.5, 2)}  # only a and b were judged on M7
+    (gid, counts), = report.failure_counts(kept)
+    assert counts == {"passed": 1, "not attempted": 1, "crashed": 1, "computation error": 0, "belief error": 1,
+                      "wrong assignment": 1}
+
+
+def test_results_of_another_seed_are_never_overwritten(tmp_path):
+    (tmp_path / "alice.json").write_text(json.dumps({"seed_fingerprint": "aaa"}))
+    refuse_other_seed(tmp_path, "aaa")
+    try:
+        refuse_other_seed(tmp_path, "bbb")
+        raise AssertionError("should refuse")
+    except Exception as e:  # noqa: BLE001
+        assert "another grading seed" in str(e) and "alice" in str(e)
+
+
+def test_feedback_has_no_system_noise_and_no_cdn():
+    outs = [{"output_type": "stream", "name": "stderr", "text": "Fontconfig error: No writable cache directories\n"},
+            {"output_type": "stream", "name": "stderr", "text": "real warning\n"}]
+    assert [o["text"] for o in without_system_noise(outs)] == ["real warning\n"]
+    page = ('<head><!-- Loading mathjax macro -->\n<script src="https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/'
+            'MathJax.js"></script><script type="text/x-mathjax-config">MathJax.Hub.Config({})</script></head>')
+    assert "mathjax" not in offline_feedback(page).lower()
+
+
+def course(*args, env=None):
+    import os
+
+    return subprocess.run([sys.executable, "-m", "course", *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_course_grade_refuses_without_a_private_seed(tmp_path):
+    (tmp_path / "alice.ipynb").write_text("{}")
+    res = course("grade", A, tmp_path, "--course-dir", tmp_path / "c", env={"COURSE_GRADING_SEED": ""})
+    assert res.returncode == 2 and "--public-seed" in res.stderr
+    assert not (tmp_path / "c" / "reports").exists()
+
+
+def test_course_grade_on_an_empty_folder_exits_non_zero_listing_files(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.txt").write_text("x")
+    res = course("grade", A, tmp_path / "in", "--course-dir", tmp_path / "c", "--public-seed", "--no-sandbox")
+    assert res.returncode == 2 and "notes.txt" in res.stderr and "no gradable notebook" in res.stderr
+
+
+def test_feedback_maths_becomes_mathml_at_build_time():
+    import pytest
+
+    pytest.importorskip("latex2mathml")
+    from course.grader.cohort import mathml_preprocessor
+
+    cell = nbformat.v4.new_markdown_cell("the margin $\\frac{w^T x + b}{\\|w\\|}$ and `$not maths$`")
+    nb, _ = mathml_preprocessor()()(nbformat.v4.new_notebook(cells=[cell]), {})  # as nbconvert calls it
+    out = nb.cells[0]
+    assert "<math" in out.source and "$not maths$" in out.source and "\\frac" not in out.source
+
+
+def test_the_sandbox_uses_cgroup_v2_when_the_machine_has_it(tmp_path, monkeypatch):
+    monkeypatch.delenv("COURSE_CGROUP", raising=False)
+    monkeypatch.setattr(sandbox, "CGROUP_ROOT", fake_v2(tmp_path))
+    box = sandbox.Sandbox()
+    assert box.cgroup_version == 2 and box.cgroups
+    assert any("cgroup v2: at most" in p for p in box.protections) and not box.missing
+    monkeypatch.setattr(sandbox, "CGROUP_ROOT", tmp_path / "nothing")  # the other way: no cgroups at all
+    box = sandbox.Sandbox()
+    assert not box.cgroups and any("no writable cgroups" in m for m in box.missing)
+
+
+def test_a_released_placeholder_is_not_attempted_not_a_belief():
+    """A value task's stub (a dict of None) is judged by its check; the grader still calls it not attempted."""
+    from course.grader import cohort
+
+    source = Source.load("02-threat-modelling")
+    blank = source.release
+    assert cohort.unchanged_answers(source, blank), "every answer cell of the blank is the released stub"
+    answered = _answers(blank, {"task1-answer": 'threat_kinds = {"T1": "evasion"}'})
+    assert not any("T1" in s and "evasion" in s for s in cohort.unchanged_answers(source, answered))
