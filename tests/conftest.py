@@ -33,6 +33,27 @@ def require(tool: str) -> str:
     return path
 
 
+def ensure_extra(requirements: str, module: str):
+    """Import `module`, installing requirements/<requirements> into this environment first when it is missing
+    (the extras: site, browser). Skips when it cannot be installed; fails instead in CI (CI=true)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        pass
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                          "-r", str(ROOT / "requirements" / requirements)], env=env, capture_output=True, text=True,
+                         timeout=600, check=False)
+    importlib.invalidate_caches()
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        message = f"{module} (requirements/{requirements}) is not installed and could not be installed: {res.stderr[-800:]}"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+
+
 def lesson_paths() -> list:
     return sorted((ROOT / "lessons").glob("*.ipynb"))
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, ROOT, require, stop_process_group
+from conftest import ROOT, ensure_extra, require, stop_process_group
 
 ARTIFACTS = ROOT / "test-artifacts"
 PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the current tab
@@ -44,21 +44,7 @@ RIGHT_REPORT = WRONG_REPORT.replace("fp / (fp + tp) if fp + tp else 0.0", "fp / 
 
 def _playwright():
     """playwright's sync API; installed from requirements/browser.txt when missing (an extra)."""
-    try:
-        from playwright.sync_api import sync_playwright
-        return sync_playwright
-    except ImportError:
-        pass
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                          "-r", str(ROOT / "requirements" / "browser.txt")], env=env, capture_output=True, text=True,
-                         timeout=600, check=False)
-    try:
-        from playwright.sync_api import sync_playwright
-        return sync_playwright
-    except ImportError:
-        message = "playwright is not installed and could not be installed: " + res.stderr[-1000:]
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+    return ensure_extra("browser.txt", "playwright.sync_api").sync_playwright
 
 
 def _free_port() -> int:

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import nbformat
+import pytest
 from conftest import ROOT
 
 from course.checks.feedback import Failure
@@ -164,10 +165,11 @@ def test_course_grade_on_an_empty_folder_exits_non_zero_listing_files(tmp_path):
     assert res.returncode == 2 and "notes.txt" in res.stderr and "no gradable notebook" in res.stderr
 
 
+@pytest.mark.slow
 def test_feedback_maths_becomes_mathml_at_build_time():
-    import pytest
+    from conftest import ensure_extra
 
-    pytest.importorskip("latex2mathml")
+    ensure_extra("site.txt", "latex2mathml")  # the feedback's maths needs the site extra, as the README says
     from course.grader.cohort import mathml_preprocessor
 
     cell = nbformat.v4.new_markdown_cell("the margin $\\frac{w^T x + b}{\\|w\\|}$ and `$not maths$`")

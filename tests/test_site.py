@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
-import subprocess
-import sys
 
 import pytest
-from conftest import IN_CI, ROOT
+from conftest import ROOT, ensure_extra
 
 from course.delivery.workshop import catalogue, site
 
@@ -23,20 +20,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 
 def _site_extras() -> None:
     """latex2mathml (requirements/site.txt) renders the lessons' maths without MathJax's CDN."""
-    try:
-        import latex2mathml  # noqa: F401
-        return
-    except ImportError:
-        pass
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    res = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                          "-r", str(ROOT / "requirements" / "site.txt")], env=env, capture_output=True, text=True,
-                         timeout=300)
-    try:
-        import latex2mathml  # noqa: F401
-    except ImportError:
-        message = "the site extra (latex2mathml) could not be installed: " + res.stderr[-800:]
-        pytest.fail(message) if IN_CI else pytest.skip(message)
+    ensure_extra("site.txt", "latex2mathml")
 
 
 @pytest.mark.slow
