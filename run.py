@@ -195,7 +195,7 @@ def cmd_lock(args: list) -> int:
     )
     (REQ / "lock.txt").write_text(header + "\n".join(lines) + "\n")
     sys.path.insert(0, str(ROOT))
-    from course.environment import write_environment_yml  # stdlib-only module
+    from course.delivery.environment import write_environment_yml  # stdlib-only module
 
     write_environment_yml()
     say(f"wrote requirements/lock.txt ({len(lines)} packages) and environment.yml")

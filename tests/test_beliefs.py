@@ -1,4 +1,4 @@
-"""Tests of course.beliefs (the mental-model check) and of exercise 00's completion checks."""
+"""Tests of course.science.beliefs (the mental-model check) and of exercise 00's completion checks."""
 from __future__ import annotations
 
 import json
@@ -12,9 +12,10 @@ import pytest
 matplotlib.use("Agg")
 
 from conftest import ROOT  # noqa: E402
-from course import beliefs  # noqa: E402
+
 from course.checks import evaluate  # noqa: E402
-from course.feedback import MISCONCEPTIONS  # noqa: E402
+from course.ground.misconceptions import MISCONCEPTIONS  # noqa: E402
+from course.science import beliefs  # noqa: E402
 
 
 def key(confidence=3):
@@ -203,10 +204,12 @@ def test_after_without_a_before_still_shows_the_result(beliefs_dir, capsys):
 def test_plot_draws_one_bar_per_misconception_and_phase():
     import matplotlib.pyplot as plt
 
-    ax = beliefs.plot_comparison(inverted(), key())
+    from course.science import plots
+
+    ax = plots.belief_comparison(beliefs.score(inverted()), beliefs.score(key()), n_items=beliefs.n_items())
     assert len(ax.patches) == 2 * len(MISCONCEPTIONS)
     assert {t.get_text() for t in ax.get_legend().get_texts()} == {"before", "after"}
-    ax1 = beliefs.plot_comparison(key())
+    ax1 = plots.belief_comparison(beliefs.score(key()), n_items=beliefs.n_items())
     assert len(ax1.patches) == len(MISCONCEPTIONS)
     plt.close("all")
 

@@ -15,10 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
-
 from conftest import IN_CI, ROOT, require, stop_process_group
 
 ARTIFACTS = ROOT / "test-artifacts"

@@ -16,9 +16,10 @@ import time
 import zipfile
 
 import pytest
-
 from conftest import IN_CI, ROOT, require
-from course import environment, workshop
+
+from course.delivery import environment
+from course.delivery.workshop import bundle, hub
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -39,27 +40,27 @@ def test_bundle_builds_and_installs_with_no_network(tmp_path):
     offline = _no_network_prefix()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
-    report = workshop.build_bundle(tmp_path / "bundle", platforms=["current"], log=print)
-    bundle = report.out
-    wheels = {p.name.split("-")[0].lower().replace("_", "-") for p in (bundle / "wheelhouse").glob("*.whl")}
+    report = bundle.build_bundle(tmp_path / "bundle", platforms=["current"], log=print)
+    out = report.out
+    wheels = {p.name.split("-")[0].lower().replace("_", "-") for p in (out / "wheelhouse").glob("*.whl")}
     tests = environment.lock_pins(ROOT / "requirements" / "test.txt")
     for pin in environment.lock_pins() + environment.lock_pins(ROOT / "requirements" / "secml.txt") + tests:
-        name = workshop._pin_name(pin)
+        name = hub.pin_name(pin)
         assert name in wheels, f"{name} is missing from the wheelhouse"
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["python"] == "3.11" and manifest["platforms"] == [workshop.current_platform()]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["python"] == "3.11" and manifest["platforms"] == [bundle.current_platform()]
     assert manifest["incomplete"] == {}
-    with zipfile.ZipFile(bundle / "aml-course.zip") as z:
+    with zipfile.ZipFile(out / "aml-course.zip") as z:
         names = set(z.namelist())
     assert {"aml-course/run.py", "aml-course/course/__init__.py", "aml-course/requirements/lock.txt"} <= names
     assert not any("/.venv/" in n or "/my-work/" in n for n in names)
     for script in ("install.py", "install.sh", "install.bat", "README.txt"):
-        assert (bundle / script).exists()
+        assert (out / script).exists()
 
     # Install it, as a learner would from a USB stick, with no network at all.
     dest = tmp_path / "learner" / "aml-course"
     start = time.perf_counter()
-    res = subprocess.run(offline + [sys.executable, str(bundle / "install.py"), "--dest", str(dest)], env=env,
+    res = subprocess.run(offline + [sys.executable, str(out / "install.py"), "--dest", str(dest)], env=env,
                          capture_output=True, text=True, timeout=900)
     install_seconds = time.perf_counter() - start
     output = "\n".join(l for l in (res.stdout + res.stderr).splitlines() if not l.startswith("WARNING: Location"))
@@ -78,7 +79,7 @@ def test_bundle_builds_and_installs_with_no_network(tmp_path):
 
     # Running the installer again keeps the installation (and the learner's work) as it is.
     (dest / "my-work" / "01-ml-recap" / "01-ml-recap.ipynb").write_text("my answers")
-    again = subprocess.run(offline + [sys.executable, str(bundle / "install.py"), "--dest", str(dest)], env=env,
+    again = subprocess.run(offline + [sys.executable, str(out / "install.py"), "--dest", str(dest)], env=env,
                            capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and "keeping it" in again.stdout
     assert (dest / "my-work" / "01-ml-recap" / "01-ml-recap.ipynb").read_text() == "my answers"

@@ -12,8 +12,10 @@ from course.checks import CheckFailed, check, evaluate
 
 def report(y_true, y_pred):
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    tp = np.sum((y_true == 1) & (y_pred == 1)); fp = np.sum((y_true == 0) & (y_pred == 1))
-    fn = np.sum((y_true == 1) & (y_pred == 0)); tn = np.sum((y_true == 0) & (y_pred == 0))
+    tp = np.sum((y_true == 1) & (y_pred == 1))
+    fp = np.sum((y_true == 0) & (y_pred == 1))
+    fn = np.sum((y_true == 1) & (y_pred == 0))
+    tn = np.sum((y_true == 0) & (y_pred == 0))
     return {"accuracy": (tp + tn) / len(y_true), "precision": tp / (tp + fp) if tp + fp else 0.0,
             "recall": tp / (tp + fn) if tp + fn else 0.0, "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0}
 

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-
-import pytest
 
 from conftest import ROOT
 

@@ -1,4 +1,4 @@
-"""Tests of course.datasets: the documented shapes, ranges, base rates, constraints and difficulty."""
+"""Tests of course.science.datasets: the documented shapes, ranges, base rates, constraints and difficulty."""
 from __future__ import annotations
 
 import time
@@ -11,7 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course import datasets
+from course.science import datasets
 
 GENERATORS = {
     "fraud": datasets.make_fraud,

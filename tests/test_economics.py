@@ -1,11 +1,11 @@
-"""Tests of course.economics (the attacker's and the bank's accounts) and exercise 05's checks."""
+"""Tests of course.science.economics (the attacker's and the bank's accounts) and exercise 05's checks."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from course import economics
 from course.checks import evaluate
+from course.science import economics
 
 NAMES = ["amount", "hour", "merchant_category", "distance_from_home_km", "online", "tx_count_24h",
          "avg_amount_30d", "card_age_days"]
@@ -103,12 +103,12 @@ def test_make_it_pass_check_rejects_broken_constraints_and_unprofitable_fraud():
         return X
 
     def restaurants(gateway, X, constraints, names):  # passes as dinners, which cannot be resold
-        from course import api
+        from course.science import attacks
 
         X = X.copy()
         for name, value in (("hour", 20), ("online", 0), ("merchant_category", 2)):
             X[:, names.index(name)] = value
-        return api.probe_fraud(gateway, X, constraints, names, max_queries=10, disguise=()).X_final
+        return attacks.probe_fraud(gateway, X, constraints, names, max_queries=10, disguise=()).X_final
 
     v = evaluate("05-semi-automated-fraud/make-it-pass", move_home)
     assert not v.passed and "constraints" in v.expected and "distance_from_home_km" in v.seen

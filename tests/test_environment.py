@@ -9,12 +9,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
-
-import pytest
 
 from conftest import ROOT, stop_process_group
-from course import environment
+
+from course.delivery import environment
 
 sys.path.insert(0, str(ROOT))
 import run  # noqa: E402  - the launcher, stdlib only

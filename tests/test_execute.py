@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import lesson_paths, solution_paths
-from course import bench
+
+from course.delivery import bench
 
 
 def _stderr_or_errors(nb):

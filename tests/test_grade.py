@@ -13,10 +13,10 @@ import threading
 
 import nbformat
 import pytest
-
 from conftest import ROOT, require
-from course import cohort
-from course.sandbox import Limits, Sandbox
+
+from course.grader import cohort
+from course.grader.sandbox import Limits, Sandbox
 
 A = "01-ml-recap"
 SOLUTION = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
@@ -56,7 +56,6 @@ def prepend(nb, source, after="setup"):
 
 def hostile_cases(port, course_dir):
     good = from_solution()
-    tests = [c for c in good.cells if _gid(c) and c.metadata["nbgrader"].get("grade") and not c.metadata["nbgrader"].get("solution")]
     cases = {}
     # name: (notebook or raw text, max legitimate score, words expected in a flag or None)
     cases["infinite_loop"] = (prepend(good, "while True:\n    pass"), FULL, "timed out")
@@ -77,7 +76,8 @@ def hostile_cases(port, course_dir):
     nb = copy.deepcopy(BLANK)
     t = next(c for c in nb.cells if _gid(c) == "task3-distance")
     nb.cells.insert(nb.cells.index(t), copy.deepcopy(t))
-    cases["duplicated_test_cell"] = (with_answer(nb, "task3-answer", "def distance_to_boundary(w, b, X):\n    return abs(X @ w + b) / np.linalg.norm(w)"), 2, "duplicated cell")
+    answer = "def distance_to_boundary(w, b, X):\n    return abs(X @ w + b) / np.linalg.norm(w)"
+    cases["duplicated_test_cell"] = (with_answer(nb, "task3-answer", answer), 2, "duplicated cell")
     nb = copy.deepcopy(BLANK)
     t = next(c for c in nb.cells if _gid(c) == "task1-fraud-report")
     t.metadata["nbgrader"]["grade_id"] = "my-own-cell"
@@ -96,9 +96,10 @@ def hostile_cases(port, course_dir):
     always_equal = ("class Always:\n    def __eq__(self, other): return True\n    def __le__(self, other): return True\n"
                     "    def __ge__(self, other): return True\n    def __float__(self): return 0.0\n"
                     "def distance_to_boundary(w, b, X):\n    return Always()\n"
-                    "def fraud_report(y_true, y_pred):\n    return {k: Always() for k in ['accuracy', 'precision', 'recall', 'false_positive_rate']}")
+                    "def fraud_report(y_true, y_pred):\n"
+                    "    return {k: Always() for k in ['accuracy', 'precision', 'recall', 'false_positive_rate']}")
     cases["always_equal_objects"] = (prepend(BLANK, always_equal), 0, None)
-    patch_course = ("import course.checks as cc\nfrom course.feedback import Verdict\n"
+    patch_course = ("import course.checks as cc\nfrom course.checks.feedback import Verdict\n"
                     "cc.evaluate = lambda task_id, answer, hidden=False: Verdict(task_id, True)\n"
                     "cc.check = lambda *a, **k: Verdict('x', True)\ncheck = cc.check")
     cases["patch_course_package"] = (prepend(BLANK, patch_course), 0, None)

@@ -1,13 +1,15 @@
-"""Tests of the evaluation harness in course.evaluation: it attacks any model through its public
+"""Tests of the evaluation harness in course.science.evaluation: it attacks any model through its public
 interface only, respects the threat model, and its masking checks fire on masked gradients."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from course import datasets, defenses as D, evaluation as E, models
+from course.ground import threat
+from course.science import attacks, datasets, defences, evaluation, models
+from course.science.attacks.base import margin_weights
 
-THREAT = E.ThreatModel(budget=0.1, norm="linf", budgets=(0, 0.05, 0.1, 0.2), bounds=(0, 1), query_budget=300,
+THREAT = evaluation.ThreatModel(budget=0.1, norm="linf", budgets=(0, 0.05, 0.1, 0.2), bounds=(0, 1), query_budget=300,
                        pool_queries=600)
 
 
@@ -28,7 +30,7 @@ def logistic(data):
 @pytest.fixture(scope="module")
 def report(logistic, data):
     _, _, X, y = data
-    return E.evaluate_defence(logistic, X, y, THREAT, progress=False)
+    return evaluation.evaluate_defence(logistic, X, y, THREAT, progress=False)
 
 
 class PredictOnly:
@@ -63,15 +65,15 @@ class Shattered:
 
 
 def test_threat_model_budgets_always_include_zero_and_the_budget():
-    t = E.ThreatModel(budget=0.3, budgets=(0.1, 0.5))
+    t = evaluation.ThreatModel(budget=0.3, budgets=(0.1, 0.5))
     assert list(t.curve_budgets()) == [0.0, 0.1, 0.3, 0.5]
-    assert list(E.ThreatModel(budget=0.2).curve_budgets()) == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
+    assert list(evaluation.ThreatModel(budget=0.2).curve_budgets()) == pytest.approx([0, 0.1, 0.2, 0.3, 0.4])
 
 
 def test_report_is_consistent(report, logistic, data):
     _, _, X, y = data
     assert report.access["gradient"] and report.access["scores"] and not report.access["preprocessing"]
-    assert report.clean_accuracy == pytest.approx(E.accuracy(logistic, X, y))
+    assert report.clean_accuracy == pytest.approx(evaluation.accuracy(logistic, X, y))
     assert report.worst.accuracy[0] == pytest.approx(report.clean_accuracy)
     assert np.all(np.diff(report.worst.accuracy) <= 1e-12)
     for name, acc in report.robust.items():
@@ -88,12 +90,12 @@ def test_worst_case_examples_respect_the_threat_model_and_reproduce_the_number(r
     for b, Xa in report.examples.items():
         assert np.abs(Xa - X).max() <= b + 1e-9
         assert Xa.min() >= 0 and Xa.max() <= 1
-    assert E.accuracy_under_attack(logistic, report.examples[0.1], y) == pytest.approx(report.worst_case)
+    assert evaluation.accuracy_under_attack(logistic, report.examples[0.1], y) == pytest.approx(report.worst_case)
 
 
 def test_opaque_model_is_attacked_with_transfer_and_queries_within_the_query_budget(logistic, data):
     _, _, X, y = data
-    r = E.evaluate_defence(PredictOnly(logistic), X, y, THREAT, progress=False)
+    r = evaluation.evaluate_defence(PredictOnly(logistic), X, y, THREAT, progress=False)
     assert set(r.robust) == {"transfer from surrogate", "query-based (labels)", "random noise"}
     assert r.queries["query-based (labels)"] <= THREAT.query_budget
     assert r.worst_case < r.clean_accuracy - 0.1
@@ -102,18 +104,18 @@ def test_opaque_model_is_attacked_with_transfer_and_queries_within_the_query_bud
 
 def test_masking_checks_fire_on_shattered_gradients(logistic, data):
     _, _, X, y = data
-    r = E.evaluate_defence(Shattered(logistic), X, y, THREAT, progress=False)
+    r = evaluation.evaluate_defence(Shattered(logistic), X, y, THREAT, progress=False)
     assert r.robust["white-box PGD"] > r.worst_case + 0.05  # the gradient attack is blind...
     signs = {c.sign: c.status for c in r.checks}
     assert signs["black-box beats white-box"] == "WARNING"  # ...and the checklist says so
     assert signs["unbounded attack below 100% success"] == "WARNING"
-    checks = E.masking_checklist(Shattered(logistic), X, y, THREAT, progress=False, attacks=("white-box", "random"))
+    checks = evaluation.masking_checklist(Shattered(logistic), X, y, THREAT, progress=False, attacks=("white-box", "random"))
     assert any(c.warning for c in checks)
 
 
 def test_self_reported_gradients_can_be_ignored(logistic, data):
     _, _, X, y = data
-    r = E.evaluate_defence(Shattered(logistic), X, y, THREAT, use_model_gradients=False, progress=False, unbounded=False)
+    r = evaluation.evaluate_defence(Shattered(logistic), X, y, THREAT, use_model_gradients=False, progress=False, unbounded=False)
     assert not r.access["gradient"]
     assert not any(n.startswith("white-box") for n in r.robust)
 
@@ -121,8 +123,8 @@ def test_self_reported_gradients_can_be_ignored(logistic, data):
 def test_preprocessing_hook_is_attacked_straight_through(data):
     Xtr, ytr, X, y = data
     clf = models.fit("logistic", np.round(Xtr * 7) / 7, ytr)
-    sq = D.squeeze(clf, bits=3)
-    r = E.evaluate_defence(sq, X, y, THREAT, progress=False, attacks=("bpda", "random"))
+    sq = defences.squeeze(clf, bits=3)
+    r = evaluation.evaluate_defence(sq, X, y, THREAT, progress=False, attacks=("bpda", "random"))
     assert r.access["preprocessing"]
     assert r.robust["PGD through preprocessing (BPDA)"] < r.clean_accuracy - 0.2
 
@@ -136,15 +138,15 @@ def test_lying_preprocessing_hook_is_ignored(logistic, data):
         def preprocess(self, X):
             return np.zeros_like(X)  # not what predict does
 
-    r = E.evaluate_defence(Liar(logistic), X, y, THREAT, progress=False, attacks=("bpda", "random"), unbounded=False)
+    r = evaluation.evaluate_defence(Liar(logistic), X, y, THREAT, progress=False, attacks=("bpda", "random"), unbounded=False)
     assert not r.access["preprocessing"]
     assert any("hook ignored" in n for n in r.notes)
 
 
 def test_randomised_model_gets_expectation_over_transformation(logistic, data):
     _, _, X, y = data
-    rn = D.RandomNoise(logistic, sigma=0.15)
-    r = E.evaluate_defence(rn, X[:60], y[:60], THREAT, progress=False, attacks=("bpda",), repeats=4, eot_samples=4,
+    rn = defences.RandomNoise(logistic, sigma=0.15)
+    r = evaluation.evaluate_defence(rn, X[:60], y[:60], THREAT, progress=False, attacks=("bpda",), repeats=4, eot_samples=4,
                            steps=15, unbounded=False)
     assert r.randomised
     assert "PGD through preprocessing (BPDA + EOT)" in r.robust
@@ -153,20 +155,20 @@ def test_randomised_model_gets_expectation_over_transformation(logistic, data):
 def test_abstentions_count_as_defended_and_as_a_clean_cost(data):
     Xtr, ytr, X, y = data
     mlp = models.fit("mlp", Xtr, ytr, hidden=(32,), max_iter=300)
-    hr = D.HumanReview(mlp, threshold=0.999)
-    r = E.evaluate_defence(hr, X, y, THREAT, progress=False, attacks=("white-box",), unbounded=False)
+    hr = defences.HumanReview(mlp, threshold=0.999)
+    r = evaluation.evaluate_defence(hr, X, y, THREAT, progress=False, attacks=("white-box",), unbounded=False)
     assert r.clean_abstain_rate == pytest.approx(hr.abstain_rate(X))
     assert r.clean_accuracy == pytest.approx(np.mean(hr.predict(X) == y))
-    assert r.worst.accuracy[0] == pytest.approx(np.mean((hr.predict(X) == y) | (hr.predict(X) == D.ABSTAIN)))
+    assert r.worst.accuracy[0] == pytest.approx(np.mean((hr.predict(X) == y) | (hr.predict(X) == threat.ABSTAIN)))
 
 
 def test_changeable_features_and_l2_norm_are_respected(logistic, data):
     _, _, X, y = data
     mask = np.zeros(64, bool)
     mask[20:44] = True
-    t = E.ThreatModel(budget=1.0, norm="l2", budgets=(0, 1.0), bounds=(0, 1), changeable=mask, query_budget=200,
+    t = evaluation.ThreatModel(budget=1.0, norm="l2", budgets=(0, 1.0), bounds=(0, 1), changeable=mask, query_budget=200,
                       pool_queries=300)
-    r = E.evaluate_defence(logistic, X, y, t, progress=False, unbounded=False)
+    r = evaluation.evaluate_defence(logistic, X, y, t, progress=False, unbounded=False)
     Xa = r.examples[1.0]
     assert np.all(Xa[:, ~mask] == X[:, ~mask])
     assert np.linalg.norm(Xa - X, axis=1).max() <= 1.0 + 1e-9
@@ -176,16 +178,16 @@ def test_string_labels_and_unknown_attacks(data):
     Xtr, ytr, X, y = data
     names = np.array(list("abcdefghij"))
     m = models.fit("logistic", Xtr, names[ytr])
-    r = E.evaluate_defence(m, X, names[y], THREAT, progress=False, attacks=("white-box", "random"), unbounded=False)
+    r = evaluation.evaluate_defence(m, X, names[y], THREAT, progress=False, attacks=("white-box", "random"), unbounded=False)
     assert r.worst_case < r.clean_accuracy
     with pytest.raises(ValueError):
-        E.evaluate_defence(m, X, names[y], THREAT, attacks=("magic",))
+        evaluation.evaluate_defence(m, X, names[y], THREAT, attacks=("magic",))
 
 
 def test_pgd_early_stop_gives_minimal_examples(logistic, data):
     _, _, X, y = data
-    full = E.pgd(logistic, X, y, 0.1, bounds=(0, 1))
-    minimal = E.pgd(logistic, X, y, 0.1, bounds=(0, 1), early_stop=True)
+    full = attacks.pgd(logistic, X, y, 0.1, bounds=(0, 1))
+    minimal = attacks.pgd(logistic, X, y, 0.1, bounds=(0, 1), early_stop=True)
     assert np.abs(minimal - X).max() <= 0.1 + 1e-9
     S_full = models.decision_scores(logistic, full)
     S_min = models.decision_scores(logistic, minimal)
@@ -193,30 +195,30 @@ def test_pgd_early_stop_gives_minimal_examples(logistic, data):
     assert np.mean(np.sort(S_full, 1)[:, -1] - S_full[np.arange(len(y)), np.searchsorted(logistic.classes_, y)]) > \
         np.mean(np.sort(S_min, 1)[:, -1] - S_min[np.arange(len(y)), np.searchsorted(logistic.classes_, y)])
     with pytest.raises(TypeError):
-        E.pgd(PredictOnly(logistic), X, y, 0.1)
+        attacks.pgd(PredictOnly(logistic), X, y, 0.1)
 
 
 def test_margin_weights_cross_first_then_escape_abstention():
-    cls = np.array([0, 1, D.ABSTAIN])
-    valid = cls != D.ABSTAIN
+    cls = np.array([0, 1, threat.ABSTAIN])
+    valid = cls != threat.ABSTAIN
     S = np.array([[2.0, 1.0, 0.0],   # true class 0 leads: push 1 over 0
                   [1.0, 2.0, 5.0]])  # crossed to 1 but abstained on: push 1 over ABSTAIN
-    W, m = E._margin_weights(S, cls, np.array([0, 0]), valid)
+    W, m = margin_weights(S, cls, np.array([0, 0]), valid)
     assert np.array_equal(W, [[-1, 1, 0], [0, 1, -1]])
     assert np.allclose(m, [-1.0, -3.0])
 
 
 def test_security_curve_is_still_there(logistic, data):
     _, _, X, y = data
-    c = E.security_curve(logistic, X[:3], y[:3], [0, 0.5], norm="linf", bounds=(0, 1), progress=False)
-    assert c.at(0) == pytest.approx(E.accuracy(logistic, X[:3], y[:3]))
+    c = evaluation.security_curve(logistic, X[:3], y[:3], [0, 0.5], norm="linf", bounds=(0, 1), progress=False)
+    assert c.at(0) == pytest.approx(evaluation.accuracy(logistic, X[:3], y[:3]))
 
 
 def test_minus_one_is_an_ordinary_class_when_it_is_a_label(data):
     Xtr, ytr, X, y = data
     signs = np.where(ytr >= 5, 1, -1)
     m = models.fit("logistic", Xtr, signs)
-    r = E.evaluate_defence(m, X, np.where(y >= 5, 1, -1), THREAT, progress=False, attacks=("white-box",), unbounded=False)
+    r = evaluation.evaluate_defence(m, X, np.where(y >= 5, 1, -1), THREAT, progress=False, attacks=("white-box",), unbounded=False)
     assert r.clean_abstain_rate == 0
     assert r.worst_case < r.clean_accuracy - 0.3  # predictions of -1 are errors here, not abstentions
 
@@ -231,6 +233,6 @@ def test_a_model_that_writes_into_its_input_does_not_corrupt_the_evaluation(logi
             return out.reshape(-1, 1)  # and a column instead of a vector
 
     X_keep = X.copy()
-    r = E.evaluate_defence(Scribbler(logistic), X, y, THREAT, progress=False, attacks=("random",), unbounded=False)
+    r = evaluation.evaluate_defence(Scribbler(logistic), X, y, THREAT, progress=False, attacks=("random",), unbounded=False)
     assert np.array_equal(X, X_keep)
-    assert r.clean_accuracy == pytest.approx(E.accuracy(logistic, X, y))
+    assert r.clean_accuracy == pytest.approx(evaluation.accuracy(logistic, X, y))

@@ -24,9 +24,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from conftest import IN_CI, ROOT, require, stop_process_group
-from course import workshop
+
+from course.delivery.workshop import hub
 
 ASSIGNMENT = "01-ml-recap"
 COURSE_ID = "aml-course"
@@ -166,12 +166,12 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
     if os.geteuid() != 0:
         message = "the hub test creates system accounts: it needs root"
         pytest.fail(message) if IN_CI else pytest.skip(message)
-    if not Path(workshop.HUB_PYTHON).exists():
-        message = f"{workshop.HUB_PYTHON} (the hub's interpreter, readable by every user) is missing"
+    if not Path(hub.HUB_PYTHON).exists():
+        message = f"{hub.HUB_PYTHON} (the hub's interpreter, readable by every user) is missing"
         pytest.fail(message) if IN_CI else pytest.skip(message)
 
-    env_dir = workshop.ensure_hub_env()  # built by .ci/install-system; built here if missing (~90 s)
-    workshop.install_course(env_dir)     # this checkout's course package, as a room's admin would
+    env_dir = hub.ensure_hub_env()  # built by .ci/install-system; built here if missing (~90 s)
+    hub.install_course(env_dir)     # this checkout's course package, as a room's admin would
     ARTIFACTS.mkdir(exist_ok=True)
 
     _remove_users(USERS)  # leftovers of an interrupted run
@@ -205,14 +205,14 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
     })
     log_file = base / "hub.log"
     log = open(log_file, "w")
-    hub = subprocess.Popen([str(env_dir / "bin" / "jupyterhub"), "-f", str(ROOT / "workshop" / "hub" / "jupyterhub_config.py")],
+    hub_process = subprocess.Popen([str(env_dir / "bin" / "jupyterhub"), "-f", str(ROOT / "workshop" / "hub" / "jupyterhub_config.py")],
                            cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     read_log = lambda: log_file.read_text(errors="replace")  # noqa: E731
     api = f"{url}/hub/api"
     try:
-        _wait("the hub's API", lambda: hub.poll() is None and _call("GET", f"{api}/", admin, timeout=5)[0] == 200,
+        _wait("the hub's API", lambda: hub_process.poll() is None and _call("GET", f"{api}/", admin, timeout=5)[0] == 200,
               timeout=90, log=read_log)
-        assert hub.poll() is None, read_log()[-4000:]
+        assert hub_process.poll() is None, read_log()[-4000:]
 
         # The hub created the system accounts of its roster (LocalAuthenticator.create_system_users).
         for u in USERS:
@@ -311,7 +311,7 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
         (ARTIFACTS / "hub-round-trip.json").write_text(json.dumps(record, indent=1) + "\n")
         print(f"hub round trip (release → fetch → submit → collect → autograde ×2): {seconds:.1f} s")
     finally:
-        stop_process_group(hub, timeout=60)  # the hub stops every user's server and its proxy
+        stop_process_group(hub_process, timeout=60)  # the hub stops every user's server and its proxy
         log.close()
         shutil.copy2(log_file, ARTIFACTS / "hub.log")
         _remove_users(USERS)

@@ -5,8 +5,8 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import ROOT, lesson_paths, solution_paths
+
 from course import checks
 
 CHECK_CALL = re.compile(r"""check\(\s*["']([^"']+)["']""")

@@ -9,13 +9,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course import attacks, checks, datasets, evaluation, feedback, models
+from course import checks
+from course.checks import feedback
+from course.ground import misconceptions
+from course.science import attacks, datasets, evaluation, models
 
 ROOT = Path(__file__).resolve().parent.parent
 IMPORT_ALL = (
-    "import course, course.datasets, course.models, course.attacks, course.evaluation, "
-    "course.plots, course.widgets, course.feedback, course.checks, course.grading\n"
-    "from course import attacks, datasets, models\n"
+    "import course, course.science.datasets, course.science.models, course.science.attacks, course.science.evaluation, "
+    "course.science.plots, course.science.widgets, course.checks.feedback, course.checks, course.grader.selfcheck\n"
+    "from course.science import attacks, datasets, models\n"
     "X, y = datasets.make_2d('blobs', n_samples=40)\n"
     "m = models.fit('rbf-svm', X, y, gamma=0.5)\n"
     "attacks.evade(m, X[:3], y[:3], 0.5)\n"
@@ -189,7 +192,7 @@ def test_grading_seed_controls_hidden_data_only(monkeypatch):
 def test_every_task_names_known_misconceptions():
     for aid in checks.assignments():
         for t in checks.tasks_of(aid):
-            assert t.misconceptions and set(t.misconceptions) <= set(feedback.MISCONCEPTIONS), t.id
+            assert t.misconceptions and set(t.misconceptions) <= set(misconceptions.MISCONCEPTIONS), t.id
 
 
 def test_unknown_task_and_non_function_answers():

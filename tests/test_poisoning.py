@@ -1,12 +1,12 @@
-"""Tests of course.poisoning and the checks of exercise 06: the attacks do what the lesson says,
+"""Tests of course.science.poisoning and the checks of exercise 06: the attacks do what the lesson says,
 the loop enforces its budget, the sanitisers return masks, and the checks fail wrong answers."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from course import poisoning
 from course.checks import evaluate
+from course.science import poisoning
 
 
 @pytest.fixture(scope="module")
@@ -129,9 +129,7 @@ def test_error_curve_counts_and_fractions(split):
 
 
 def _nearest_flips(X_train, y_train, x_target, budget):
-    from course.checks.poisoning import flip_svm
-
-    c = flip_svm().fit(X_train, y_train).predict(x_target[None, :])[0]
+    c = poisoning.flip_svm().fit(X_train, y_train).predict(x_target[None, :])[0]
     same = np.flatnonzero(y_train == c)
     return same[np.argsort(np.linalg.norm(X_train[same] - x_target, axis=1))[:budget]]
 

@@ -1,4 +1,4 @@
-"""Tests of course.privacy: extraction and membership inference work as documented, and the output
+"""Tests of course.science.privacy: extraction and membership inference work as documented, and the output
 restrictions keep decisions while changing what leaks."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from course import api, datasets, privacy
+from course.science import datasets, privacy, services
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_make_patients_is_deterministic_and_plausible(patients):
 
 def test_equation_solving_recovers_a_logistic_model_exactly(patients):
     m = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(patients.X[:1500], patients.y[:1500])
-    service = api.PredictionAPI(m, output="proba")
+    service = services.PredictionAPI(m, output="proba")
     w, b = privacy.equation_solving(service.predict_proba, 10, center=patients.X.mean(0), scale=patients.X.std(0))
     assert service.queries_used == 11
     new = patients.X[1500:]
@@ -38,7 +38,7 @@ def test_equation_solving_recovers_a_logistic_model_exactly(patients):
 
 def test_stolen_copies_reach_high_fidelity_and_probabilities_help_early():
     d = datasets.load_digits()
-    from course import models
+    from course.science import models
 
     target = models.fit("mlp", d.X[:900], d.y[:900], hidden=(32,), max_iter=300)
     pool, test = d.X[900:1350], d.X[1350:1550]

@@ -4,16 +4,16 @@ from __future__ import annotations
 import filecmp
 
 import pytest
-
 from conftest import ROOT, assignment_ids
-from course import grading
+
+from course.grader import release, selfcheck
 
 ALLOWED_BLANK_ERRORS = {"NotImplementedError", "NameError", "CheckFailed", "AssertionError"}
 PILOT = "01-ml-recap"  # the default tier's full round trip; the slow tier does every assignment
 
 
 def test_exercises_are_exactly_what_release_generates(tmp_path):
-    grading.build_release(tmp_path)
+    release.build_release(tmp_path)
     generated = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(ROOT / "exercises") for p in (ROOT / "exercises").rglob("*") if p.is_file()
                        and ".ipynb_checkpoints" not in p.parts)
@@ -23,10 +23,10 @@ def test_exercises_are_exactly_what_release_generates(tmp_path):
 
 
 def _round_trip(assignment):
-    solution = grading.check(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
+    solution = selfcheck.check(ROOT / "solutions" / assignment / f"{assignment}.ipynb")
     assert solution.tasks, f"{assignment}: no auto-graded tasks"
     assert solution.score == solution.max_score > 0, solution.report()
-    blank = grading.check(ROOT / "exercises" / assignment / f"{assignment}.ipynb")
+    blank = selfcheck.check(ROOT / "exercises" / assignment / f"{assignment}.ipynb")
     assert blank.max_score == solution.max_score
     assert blank.score == 0, blank.report()
     unexpected = [(i, e) for i, e in blank.errors() if e not in ALLOWED_BLANK_ERRORS]
@@ -49,5 +49,5 @@ def test_round_trip(assignment):
 @pytest.mark.parametrize("seed", [1, 99])
 def test_solutions_hold_under_other_grading_seeds(seed):
     for assignment in assignment_ids():
-        result = grading.check(ROOT / "solutions" / assignment / f"{assignment}.ipynb", seed=seed)
+        result = selfcheck.check(ROOT / "solutions" / assignment / f"{assignment}.ipynb", seed=seed)
         assert result.score == result.max_score, result.report()

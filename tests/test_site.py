@@ -14,9 +14,9 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import IN_CI, ROOT
-from course import workshop
+
+from course.delivery.workshop import catalogue, site
 
 ARTIFACTS = ROOT / "test-artifacts"
 
@@ -43,8 +43,8 @@ def _site_extras() -> None:
 def test_site_builds_offline_from_the_executed_lessons(tmp_path):
     _site_extras()
     out = tmp_path / "site"
-    report = workshop.build_site(out, jobs=2, log=print)
-    infos = workshop.lessons()
+    report = site.build_site(out, jobs=2, log=print)
+    infos = catalogue.lessons()
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "site-build.json").write_text(json.dumps(
         {"seconds": round(report.seconds, 1), "lessons": len(infos), "pages": len(report.pages),

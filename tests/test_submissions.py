@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from course import submissions as S
+from course.grader import submissions
 
 A = "01-ml-recap"
 
@@ -21,7 +21,7 @@ def test_nbgrader_tree(tmp_path):
     nb(tmp_path / "alice" / A / f"{A}.ipynb")
     nb(tmp_path / "bob" / A / "Untitled.ipynb")
     (tmp_path / "carol" / A).mkdir(parents=True)
-    found = S.discover(A, tmp_path)
+    found = submissions.discover(A, tmp_path)
     assert found.layout == "nbgrader tree"
     assert {s.student for s in found.submissions} == {"alice", "bob"}
     assert any("no notebook" in why for _, why in found.unrecognised)
@@ -31,12 +31,12 @@ def test_flat_folder_and_roster(tmp_path):
     nb(tmp_path / "subs" / "alice.ipynb")
     nb(tmp_path / "subs" / f"bob_{A}.ipynb")
     nb(tmp_path / "subs" / f"{A}.ipynb")
-    found = S.discover(A, tmp_path / "subs")
+    found = submissions.discover(A, tmp_path / "subs")
     assert {s.student for s in found.submissions} == {"alice", "bob"}
     assert any("cannot tell whose" in why for _, why in found.unrecognised)
     roster = tmp_path / "roster.csv"
     roster.write_text("name,student_id\nalice,s001\nbob,s002\n")
-    found = S.discover(A, tmp_path / "subs", roster=roster)
+    found = submissions.discover(A, tmp_path / "subs", roster=roster)
     assert {s.student for s in found.submissions} == {"s001", "s002"}
 
 
@@ -46,12 +46,12 @@ def test_moodle_zip_folders_and_flat_names(tmp_path):
         f.writestr(f"Ada Lovelace_10001_assignsubmission_file_/{A}.ipynb", "{}")
         f.writestr(f"Alan Turing_10002_assignsubmission_file_{A}.ipynb", "{}")
         f.writestr("readme.txt", "x")
-    found = S.discover(A, z, scratch=tmp_path / "s")
+    found = submissions.discover(A, z, scratch=tmp_path / "s")
     assert found.layout == "Moodle zip"
     assert {s.student for s in found.submissions} == {"Ada_Lovelace", "Alan_Turing"}
     roster = tmp_path / "r.csv"
     roster.write_text("name,student_id,moodle_id\nAda Lovelace,u1,10001\nx,u2,10002\n")
-    found = S.discover(A, z, roster=roster, scratch=tmp_path / "s")
+    found = submissions.discover(A, z, roster=roster, scratch=tmp_path / "s")
     assert {s.student for s in found.submissions} == {"u1", "u2"}
 
 
@@ -61,7 +61,7 @@ def test_canvas_zip_with_late_and_unrecognised_files(tmp_path):
         f.writestr(f"lovelaceada_123_456_{A}.ipynb", "{}")
         f.writestr(f"turingalan_LATE_124_457_{A}-1.ipynb", "{}")
         f.writestr("random name.ipynb", "{}")
-    found = S.discover(A, z, scratch=tmp_path / "s")
+    found = submissions.discover(A, z, scratch=tmp_path / "s")
     assert found.layout == "Canvas zip"
     assert {s.student for s in found.submissions} == {"lovelaceada", "turingalan"}
     assert [why for _, why in found.unrecognised] == ["not a Moodle or Canvas file name"]
@@ -71,33 +71,33 @@ def test_zip_slip_is_refused(tmp_path):
     z = tmp_path / "evil.zip"
     with zipfile.ZipFile(z, "w") as f:
         f.writestr("../../escape.ipynb", "{}")
-    with pytest.raises(S.SubmissionsError, match="outside its folder"):
-        S.discover(A, z, scratch=tmp_path / "s")
+    with pytest.raises(submissions.SubmissionsError, match="outside its folder"):
+        submissions.discover(A, z, scratch=tmp_path / "s")
     assert not (tmp_path.parent / "escape.ipynb").exists()
 
 
 def test_bad_inputs_say_what_is_wrong(tmp_path):
-    with pytest.raises(S.SubmissionsError, match="no such file"):
-        S.discover(A, tmp_path / "missing")
+    with pytest.raises(submissions.SubmissionsError, match="no such file"):
+        submissions.discover(A, tmp_path / "missing")
     (tmp_path / "x.txt").write_text("x")
-    with pytest.raises(S.SubmissionsError, match="neither a folder nor a zip"):
-        S.discover(A, tmp_path / "x.txt")
+    with pytest.raises(submissions.SubmissionsError, match="neither a folder nor a zip"):
+        submissions.discover(A, tmp_path / "x.txt")
     roster = tmp_path / "r.csv"
     roster.write_text("name,id\na,b\n")
-    with pytest.raises(S.SubmissionsError, match="student_id"):
-        S.read_roster(roster)
+    with pytest.raises(submissions.SubmissionsError, match="student_id"):
+        submissions.read_roster(roster)
 
 
 def test_several_notebooks_of_one_student(tmp_path):
     old = nb(tmp_path / "alice" / A / "scratch.ipynb")
     nb(tmp_path / "alice" / A / f"{A}.ipynb")
-    found = S.discover(A, tmp_path)
+    found = submissions.discover(A, tmp_path)
     (sub,) = found.submissions
     assert sub.path.name == f"{A}.ipynb" and "2 notebooks submitted" in sub.notes[0]
     assert old.exists()
 
 
 def test_safe_ids():
-    assert S.safe_id("Ada Lovelace") == "Ada_Lovelace"
-    assert S.safe_id("../../etc/passwd") == "etc_passwd"
-    assert S.safe_id("   ") == "unnamed"
+    assert submissions.safe_id("Ada Lovelace") == "Ada_Lovelace"
+    assert submissions.safe_id("../../etc/passwd") == "etc_passwd"
+    assert submissions.safe_id("   ") == "unnamed"

@@ -1,4 +1,4 @@
-"""Tests of course.supply_chain and the checks of exercise 07: triggers, vendor tests, the
+"""Tests of course.science.supply_chain and the checks of exercise 07: triggers, vendor tests, the
 pickle demo (its payload writes only into the folder given), the audit (which never loads), the
 safer route, and checks that fail wrong answers."""
 from __future__ import annotations
@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from course import datasets, supply_chain as sc
 from course.checks import evaluate
+from course.science import datasets
+from course.science import supply_chain as sc
 
 
 @pytest.fixture(scope="module")

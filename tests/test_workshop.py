@@ -13,18 +13,19 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
-from course import environment, workshop
+
+from course.delivery import environment
+from course.delivery.workshop import agenda, bundle, catalogue, cli, hub, site
 
 
 @pytest.fixture(scope="module")
 def tracks():
-    return workshop.load_tracks()
+    return catalogue.load_tracks()
 
 
 def test_tracks_fit_their_durations_and_are_well_formed(tracks):
-    assert workshop.track_problems(tracks) == []
+    assert catalogue.track_problems(tracks) == []
     by_id = {t["id"]: t for t in tracks["track"]}
     assert set(by_id) == {"90min", "half-day", "full-day"}
     assert by_id["90min"]["minutes"] == 90
@@ -41,7 +42,7 @@ def test_tracks_fit_their_durations_and_are_well_formed(tracks):
         assert any(i.get("prompt") for i in items), f"{t['id']} has no discussion prompt"
         assert t.get("before") and t.get("goal") and t.get("audience")
         # the clock adds up: the last item ends at start + minutes
-        rows = workshop.schedule(t)
+        rows = catalogue.schedule(t)
         start_h, start_m = map(int, t["start"].split(":"))
         end = start_h * 60 + start_m + t["minutes"]
         assert rows[-1][1] == f"{end // 60:02d}:{end % 60:02d}"
@@ -52,19 +53,19 @@ def test_track_problems_catches_what_is_wrong(tracks):
     bad["track"][0]["item"][0]["minutes"] += 5
     bad["track"][1]["item"][0]["kind"] = "nap"
     bad["track"][2]["item"][2]["lesson"] = "42"
-    problems = " | ".join(workshop.track_problems(bad))
+    problems = " | ".join(catalogue.track_problems(bad))
     assert "add up to" in problems and "'nap'" in problems and "'42'" in problems
 
 
 def test_in_room_exercises_are_not_homework_too(tracks):
     for t in tracks["track"]:
-        in_room = {n for i in t["item"] if i["kind"] == "exercise" for n in workshop._refs(i.get("exercise"))}
-        homework = {n for h in t.get("homework", []) for n in workshop._refs(h.get("exercise"))}
+        in_room = {n for i in t["item"] if i["kind"] == "exercise" for n in catalogue.as_list(i.get("exercise"))}
+        homework = {n for h in t.get("homework", []) for n in catalogue.as_list(h.get("exercise"))}
         assert not in_room & homework, t["id"]
 
 
 def test_every_lesson_and_exercise_a_track_names_exists(tracks):
-    missing = workshop.missing_references(tracks)
+    missing = catalogue.missing_references(tracks)
     planned = set(tracks["course"]["planned_lessons"])
     assert all(n in planned for _, _, n in missing)
     if missing:
@@ -74,24 +75,24 @@ def test_every_lesson_and_exercise_a_track_names_exists(tracks):
 
 
 def test_lesson_info_reads_the_lesson_template():
-    info = workshop.lesson_info(ROOT / "lessons" / "01-ml-recap.ipynb")
+    info = catalogue.lesson_info(ROOT / "lessons" / "01-ml-recap.ipynb")
     assert info.number == "01" and info.title.startswith("Lesson 01")
     assert info.misconceptions == ["M7"]
     assert info.minutes == 30 and "30 minutes" in info.time
-    for lesson in workshop.lessons():
+    for lesson in catalogue.lessons():
         assert lesson.title and lesson.time, f"{lesson.path.name}: the first cell needs a title and **Time:**"
-        assert all(m in workshop.MISCONCEPTION_IDS for m in lesson.misconceptions)
+        assert all(m in catalogue.MISCONCEPTION_IDS for m in lesson.misconceptions)
 
 
 def test_agenda_renders_every_track_and_the_guide(tmp_path, tracks):
-    written = workshop.agenda(tmp_path, pdf=False)
+    written = agenda.agenda(tmp_path, pdf=False)
     names = {p.name for p in written["html"]}
     assert names == {"workshop.html", "facilitator-guide.html"} | {f"agenda-{t['id']}.html" for t in tracks["track"]}
     for t in tracks["track"]:
         page = (tmp_path / f"agenda-{t['id']}.html").read_text()
-        for start, end, item in workshop.schedule(t):
+        for start, end, item in catalogue.schedule(t):
             assert f"{start}–{end}" in page
-            assert workshop._inline(item["title"]) in page
+            assert agenda._inline(item["title"]) in page
         assert "http://" not in page and "https://" not in page  # printable offline, nothing fetched
     guide = (tmp_path / "facilitator-guide.html").read_text()
     for heading in ("Choose a track", "When a laptop cannot install", "offline bundle", "JupyterHub", "Binder"):
@@ -102,7 +103,7 @@ def test_agenda_renders_every_track_and_the_guide(tmp_path, tracks):
 
 def test_the_commands_are_added_to_the_course_command(tmp_path):
     parser = argparse.ArgumentParser(prog="course")
-    workshop.add_commands(parser.add_subparsers(dest="command", required=True))
+    cli.add_commands(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["agenda", "--out", str(tmp_path), "--no-pdf", "--track", "90min"])
     assert args.func(args) == 0
     assert (tmp_path / "agenda-90min.html").exists() and not (tmp_path / "agenda-full-day.html").exists()
@@ -119,7 +120,7 @@ def test_agenda_prints_to_pdf_with_chromium(tmp_path):
     from conftest import require
 
     require("chromium")
-    written = workshop.agenda(tmp_path, track_ids=["90min"], pdf=True)
+    written = agenda.agenda(tmp_path, track_ids=["90min"], pdf=True)
     assert {p.name for p in written["pdf"]} >= {"agenda-90min.pdf", "workshop.pdf"}
     for pdf in written["pdf"]:
         assert pdf.read_bytes()[:5] == b"%PDF-"
@@ -127,7 +128,7 @@ def test_agenda_prints_to_pdf_with_chromium(tmp_path):
 
 def test_math_becomes_mathml_outside_code_and_prices_stay():
     text = "Cost $5 and $10. `x = $y$` stays. The score $f(x) = w \\cdot x + b$ and $$a^2$$."
-    out = workshop.math_to_mathml(text)
+    out = site.math_to_mathml(text)
     assert "Cost $5 and $10." in out and "`x = $y$`" in out
     try:
         import latex2mathml  # noqa: F401
@@ -142,18 +143,18 @@ def test_static_widgets_keep_the_first_figure_and_drop_progress_bars():
 
     nb = nbformat.v4.new_notebook()
     view = lambda mid: {"output_type": "display_data", "metadata": {},  # noqa: E731
-                        "data": {workshop.WIDGET_VIEW: {"model_id": mid, "version_major": 2, "version_minor": 0},
+                        "data": {site.WIDGET_VIEW: {"model_id": mid, "version_major": 2, "version_minor": 0},
                                  "text/plain": "VBox(...)"}}
     nb.cells = [nbformat.v4.new_code_cell("w", outputs=[view("box")]), nbformat.v4.new_code_cell("p", outputs=[view("bar")])]
     png = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgo="}}
-    nb.metadata["widgets"] = {workshop.WIDGET_STATE: {"state": {
+    nb.metadata["widgets"] = {site.WIDGET_STATE: {"state": {
         "box": {"model_name": "VBoxModel", "state": {"children": ["IPY_MODEL_s", "IPY_MODEL_o"]}},
         "s": {"model_name": "SelectionSliderModel", "state": {"description": "L2 budget", "_options_labels": ["0.00", "2.00"]}},
         "o": {"model_name": "OutputModel", "state": {"outputs": [png]}},
         "bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_p"]}},
         "p": {"model_name": "FloatProgressModel", "state": {"value": 5, "max": 5}},
     }}}
-    workshop.static_widgets(nb)
+    site.static_widgets(nb)
     assert "widgets" not in nb.metadata
     first = nb.cells[0].outputs
     assert "L2 budget (0.00 … 2.00)" in first[0]["data"]["text/html"] and first[1]["data"]["image/png"]
@@ -168,7 +169,7 @@ def test_check_site_finds_broken_links_remote_assets_and_lists_external_links(tm
         "<a href='missing.html'>bad</a><a href='b.html#nope'>bad</a><img src='data:image/png;base64,AA'>"
         "<img src='http://example.org/i.png'><a href='https://doi.org/10.1/x'>cite</a></body></html>")
     (tmp_path / "b.html").write_text("<html><body><a href='a.html#top'>back</a></body></html>")
-    broken, remote, external = workshop.check_site(tmp_path)
+    broken, remote, external = site.check_site(tmp_path)
     assert sorted(broken) == [("a.html", "b.html#nope"), ("a.html", "missing.html")]
     assert sorted(u for _, u in remote) == ["//cdn.example.org/x.css", "http://example.org/i.png",
                                             "https://cdn.example.org/x.js"]
@@ -180,41 +181,41 @@ def test_platform_pins_cover_the_locks_conditional_dependencies():
     from packaging.markers import default_environment
     from packaging.requirements import Requirement
 
-    locked = {workshop._pin_name(p) for p in environment.lock_pins()}
+    locked = {hub.pin_name(p) for p in environment.lock_pins()}
     pinned = {}
-    for line in workshop.PLATFORM_PINS.read_text().splitlines():
+    for line in bundle.PLATFORM_PINS.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             req = Requirement(line)
-            pinned[workshop._pin_name(req.name)] = req
+            pinned[hub.pin_name(req.name)] = req
             assert str(req.specifier).startswith("=="), line
-    for plat, markers in workshop.MARKERS.items():
+    for plat, markers in bundle.MARKERS.items():
         env = dict(default_environment(), **markers, python_version="3.11", python_full_version="3.11.9", extra="")
         needed = set()
         for pin in environment.lock_pins():
             name = pin.split("==")[0]
             for r in md.requires(name) or []:
                 req = Requirement(r)
-                if (req.marker is None or req.marker.evaluate(env)) and workshop._pin_name(req.name) not in locked:
-                    needed.add(workshop._pin_name(req.name))
+                if (req.marker is None or req.marker.evaluate(env)) and hub.pin_name(req.name) not in locked:
+                    needed.add(hub.pin_name(req.name))
         have = {n for n in pinned if pinned[n].marker is None or pinned[n].marker.evaluate(env)}
-        assert needed <= have, f"{plat}: pin {sorted(needed - have)} in {workshop.PLATFORM_PINS.relative_to(ROOT)}"
-        assert {workshop._pin_name(p) for p in workshop.platform_pins(plat)} == have  # the bundle's own reading
+        assert needed <= have, f"{plat}: pin {sorted(needed - have)} in {bundle.PLATFORM_PINS.relative_to(ROOT)}"
+        assert {hub.pin_name(p) for p in bundle.platform_pins(plat)} == have  # the bundle's own reading
 
 
 def test_the_extras_are_pinned_and_kept_out_of_the_learners_lock():
-    lock = {workshop._pin_name(p) for p in environment.lock_pins()}
+    lock = {hub.pin_name(p) for p in environment.lock_pins()}
     for name in ("hub.txt", "browser.txt", "site.txt"):
         pins = environment.lock_pins(ROOT / "requirements" / name)
         assert pins and all(re.fullmatch(r"[A-Za-z0-9_.\-]+==[0-9][^\s]*", p) for p in pins), name
-    hub = dict(p.split("==") for p in environment.lock_pins(ROOT / "requirements" / "hub.txt"))
-    major, minor = map(int, hub["jupyterhub"].split(".")[:2])
+    hub_pins = dict(p.split("==") for p in environment.lock_pins(ROOT / "requirements" / "hub.txt"))
+    major, minor = map(int, hub_pins["jupyterhub"].split(".")[:2])
     assert (major, minor) >= (4, 1), "the formgrader CSP fix is written for JupyterHub >= 4.1"
     assert "jupyterhub" not in lock and "playwright" not in lock and "latex2mathml" not in lock
-    reqs = workshop.hub_requirements()
-    names = [workshop._pin_name(p) for p in reqs]
+    reqs = hub.hub_requirements()
+    names = [hub.pin_name(p) for p in reqs]
     assert len(names) == len(set(names)), "hub.txt replaces the lock's pins, never duplicates them"
-    assert "soupsieve==2.8.3" in reqs and "jupyterhub==" + hub["jupyterhub"] in reqs
+    assert "soupsieve==2.8.3" in reqs and "jupyterhub==" + hub_pins["jupyterhub"] in reqs
 
 
 def test_install_system_is_strict_idempotent_and_called_by_ci():
@@ -252,9 +253,9 @@ def test_bundle_install_script_is_valid_python_and_names_only_the_stdlib():
     imported = set(re.findall(r"^(?:import|from) ([a-z_]+)", source, re.M))
     assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
     assert "PIP_NO_INDEX" in source and "PIP_FIND_LINKS" in source
-    assert workshop.current_platform() in workshop.PLATFORMS or sys.platform not in ("linux", "darwin", "win32")
+    assert bundle.current_platform() in bundle.PLATFORMS or sys.platform not in ("linux", "darwin", "win32")
     namespace = {"__name__": "install", "__file__": str(ROOT / "workshop" / "bundle" / "install.py")}
-    exec(compile(source, "install.py", "exec"), namespace)
-    assert namespace["this_platform"]() == workshop.current_platform(), "install.py names platforms as the bundle does"
-    assert all(t.startswith(("manylinux", "macosx", "win")) for tags in workshop.PLATFORMS.values() for t in tags)
-    assert "manylinux2014_x86_64" in workshop.PLATFORMS["linux-x86_64"]  # pip expands only legacy aliases itself
+    exec(compile(source, "install.py", "exec"), namespace)  # noqa: S102 - the bundle's own installer, read from this repository
+    assert namespace["this_platform"]() == bundle.current_platform(), "install.py names platforms as the bundle does"
+    assert all(t.startswith(("manylinux", "macosx", "win")) for tags in bundle.PLATFORMS.values() for t in tags)
+    assert "manylinux2014_x86_64" in bundle.PLATFORMS["linux-x86_64"]  # pip expands only legacy aliases itself

@@ -22,7 +22,7 @@ import pkgutil
 from dataclasses import dataclass
 from typing import Callable
 
-from course.feedback import Checker, CheckFailed, Verdict
+from course.checks.feedback import Checker, CheckFailed, Verdict
 
 PUBLIC_SEED = 0
 DEFAULT_GRADING_SEED = 2022  # the year of the study; instructors set their own, privately

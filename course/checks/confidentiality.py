@@ -1,7 +1,7 @@
 """Checks of exercise 08 (confidentiality through the API): M5 - "AML is ordinary security".
 
 The targets are built here from the task's seed and reach the learner's functions only through a
-`course.api.PredictionAPI` (which counts queries and refuses those beyond its budget). Results are
+`course.science.services.PredictionAPI` (which counts queries and refuses those beyond its budget). Results are
 judged against the threat model: the query budget, fidelity on images the check keeps to itself,
 membership advantage on the check's own members and non-members, decisions kept by a restriction.
 """
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import api, defenses, privacy
 from course.checks import call, task
-from course.feedback import fmt
+from course.checks.feedback import fmt
+from course.science import defences, privacy, services
 
 A = "08-confidentiality"
 QUERY_BUDGET = 300
@@ -27,7 +27,7 @@ def _seed(seed: int) -> int:
 
 def _holds(obj, target, depth: int = 2) -> bool:
     """Whether obj is, or (shallowly) refers to, the target or an API around it."""
-    if obj is target or isinstance(obj, api.PredictionAPI):
+    if obj is target or isinstance(obj, services.PredictionAPI):
         return True
     if depth == 0:
         return False
@@ -46,14 +46,14 @@ def _holds(obj, target, depth: int = 2) -> bool:
 def check_steal(steal_model, seed, chk):
     from threadpoolctl import threadpool_limits
 
-    s = defenses.digits_setting(random_state=_seed(seed))
+    s = defences.digits_setting(random_state=_seed(seed))
     with threadpool_limits(limits=1):
-        target = api.make_secret_model(s.X_train, s.y_train, _seed(seed))
-    service = api.PredictionAPI(target, output="label", max_queries=QUERY_BUDGET)
+        target = services.make_secret_model(s.X_train, s.y_train, _seed(seed))
+    service = services.PredictionAPI(target, output="label", max_queries=QUERY_BUDGET)
     pool = s.X_attacker[:450].copy()
     try:
         copy = call(chk, steal_model, service, pool, what="steal_model")
-    except api.QueryBudgetExceeded as e:  # pragma: no cover - call() turns it into a failed check
+    except services.QueryBudgetExceeded as e:  # pragma: no cover - call() turns it into a failed check
         chk.expect(False, expected=f"at most {QUERY_BUDGET} queries", seen=str(e))
     chk.expect(service.queries_used <= QUERY_BUDGET, expected=f"at most {QUERY_BUDGET} queries",
                seen=f"{service.queries_used} queries")
@@ -87,7 +87,7 @@ def _hospital(seed):
 @task(f"{A}/membership", answer="membership_scores", misconceptions=["M5"])
 def check_membership(membership_scores, seed, chk):
     split, model = _hospital(seed)
-    service = api.PredictionAPI(model, output="proba", max_queries=len(split.member))
+    service = services.PredictionAPI(model, output="proba", max_queries=len(split.member))
     scores = call(chk, membership_scores, service, split.X_candidates.copy(), split.y_candidates.copy(),
                   split.X_attacker.copy(), split.y_attacker.copy(), what="membership_scores")
     scores = np.asarray(scores, dtype=float).ravel() if scores is not None else np.array([])

@@ -1,6 +1,6 @@
 """Checks of exercise 04 (evasion, black-box): a secret model is not a safe model (M1, M4).
 
-Every check builds its own hidden target from the seed (`course.api.make_secret_model`: an RBF SVM, a
+Every check builds its own hidden target from the seed (`course.science.services.make_secret_model`: an RBF SVM, a
 random forest or k-nearest neighbours, with settings the learner is not told), trained on digits
 the learner never gets. The learner's functions receive only what the threat model gives the
 attacker: their own data of the same kind, the points to attack, the budget, and (task 2) a
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import api, datasets
 from course.checks import call, task
-from course.feedback import fmt
+from course.checks.feedback import fmt
+from course.checks.keys.evasion_black_box import SECRECY_ITEMS
+from course.science import datasets, services
 
 A = "04-evasion-black-box"
 TRANSFER_BUDGET = 1.5  # L2, pixels in [0, 1]
@@ -24,13 +25,13 @@ QUERY_FAMILIES = ("rbf-svm", "forest")  # k-NN answers slowly and resists small 
 N_POINTS = 60
 
 
-def _case(seed: int, n_points: int = N_POINTS, families=api.SECRET_FAMILIES):
+def _case(seed: int, n_points: int = N_POINTS, families=services.SECRET_FAMILIES):
     """Digits split three ways from the seed; a hidden target; points it reads correctly."""
     d = datasets.load_digits()
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(d.y))
     secret, own, rest = order[:700], order[700:1400], order[1400:]
-    model = api.make_secret_model(d.X[secret], d.y[secret], random_state=seed, families=families)  # never handed out
+    model = services.make_secret_model(d.X[secret], d.y[secret], random_state=seed, families=families)  # never handed out
     right = rest[model.predict(d.X[rest]) == d.y[rest]][:n_points]
     return d, model, d.X[own], d.y[own], d.X[right], d.y[right]
 
@@ -74,7 +75,7 @@ def check_transfer(transfer_attack, seed, chk):
 def check_query(query_attack, seed, chk):
     d, model, X_own, y_own, X, y = _case(seed, families=QUERY_FAMILIES)
     limit = QUERIES_PER_POINT * len(y)
-    target = api.PredictionAPI(model, output="label", max_queries=limit)
+    target = services.PredictionAPI(model, output="label", max_queries=limit)
     X_adv = call(chk, query_attack, target, X_own.copy(), y_own.copy(), X.copy(), y.copy(), QUERY_BUDGET,
                  QUERIES_PER_POINT, what="query_attack")
     X_adv = _check_points(chk, X_adv, X, QUERY_BUDGET, "query_attack")
@@ -90,38 +91,6 @@ def check_query(query_attack, seed, chk):
     )
     return chk.passed(f"{rate:.0%} misread using {target.queries_used / len(y):.0f} label queries per image "
                       f"(limit {QUERIES_PER_POINT})")
-
-
-# The multiple-choice items of task 3: key, and why each wrong option is wrong.
-SECRECY_ITEMS = {
-    "register": (
-        "c",
-        {
-            "a": "the attacks in this exercise and the lesson fooled models the attacker never saw",
-            "b": "transfer worked across families (a linear surrogate fooled a forest, an RBF SVM and k-NN), "
-                 "and query attacks need no surrogate at all",
-            "d": "the labels-only API was attacked successfully in task 2: restricting outputs changes the attack, "
-                 "it does not prevent it",
-        },
-    ),
-    "needed": (
-        "d",
-        {
-            "a": "no attack here used the target's gradients: the forest has none, and the others were never opened",
-            "b": "the attacker trained on their own images, disjoint from the target's training data",
-            "c": "the attacker did not know the target's family: the same attack worked on several",
-        },
-    ),
-    "evidence": (
-        "b",
-        {
-            "a": "accuracy is measured without an adversary (M7); it says nothing about inputs chosen to fool the model",
-            "c": "obscurity is not a measurement: an attacker's cost is, and a curve of robust accuracy under an "
-                 "adaptive (transfer or query) attacker",
-            "d": "a model that is never attacked in testing will still be attacked in production (ATLAS AML.CS0008)",
-        },
-    ),
-}
 
 
 @task(f"{A}/secrecy", answer="secrecy_answers", kind="value", misconceptions=["M1"])

@@ -3,7 +3,7 @@
 Every check draws its own data from the seed: a pair of digit classes, a logistic regression
 trained on them, and test images in the pixel bounds [0, 1]. The learner's functions are judged
 by what they return: every point inside the budget and the bounds, the exact projection, an
-attack at least about as strong as `course.attacks.evade` on the same points, and a security
+attack at least about as strong as `course.science.attacks.evade` on the same points, and a security
 evaluation curve that starts at clean accuracy, never rises, and claims no more robustness than
 the attack showed.
 """
@@ -13,9 +13,8 @@ import hashlib
 
 import numpy as np
 
-from course import datasets, models
 from course.checks import call, task
-from course.feedback import fmt
+from course.science import datasets, models
 
 A = "03-evasion-white-box"
 TOL = 1e-9
@@ -123,7 +122,7 @@ def check_project_linf(project_linf, seed, chk):
 # --------------------------------------------------------------------------- the attack
 @task(f"{A}/attack-linear", answer="attack_linear", misconceptions=["M7"])
 def check_attack_linear(attack_linear, seed, chk):
-    from course.attacks import evade
+    from course.science.attacks import evade
 
     model, X, y, (a, c) = _digit_pair(seed)
     w, b = _linear(model)

@@ -16,9 +16,9 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 from sklearn.utils import Bunch
 
-from course import api, datasets, economics, models
 from course.checks import call, task
-from course.feedback import fmt
+from course.checks.feedback import fmt
+from course.science import attacks, datasets, economics, models, services
 
 A = "05-semi-automated-fraud"
 ATTEMPTS_PER_CARD = 10  # the query budget: 10 x the number of cards, in total
@@ -64,7 +64,7 @@ def check_make_it_pass(make_it_pass, seed, chk):
     case = bank_case(seed)
     X_wish, fraud = case.X_wish, case.fraud
     limit = ATTEMPTS_PER_CARD * len(X_wish)
-    gateway = api.PredictionAPI(case.model, output="label", threshold=case.threshold, max_queries=limit)
+    gateway = services.PredictionAPI(case.model, output="label", threshold=case.threshold, max_queries=limit)
     X_final = call(chk, make_it_pass, gateway, X_wish.copy(), fraud.constraints, list(fraud.feature_names),
                    what="make_it_pass")
     X_final = np.asarray(X_final, dtype=float) if X_final is not None else None
@@ -156,8 +156,8 @@ def check_review_threshold(choose_review_threshold, seed, chk):
                seen=f"{alarms:.2%} of {len(case.legit_upcoming)} new legitimate transactions reviewed",
                why="a review is an analyst's time and a customer's annoyance: a defence is judged by its false "
                    "alarms on traffic it was not tuned on, too")
-    gateway = api.PredictionAPI(case.model, output="label", threshold=case.threshold)
-    r = api.probe_fraud(gateway, case.X_wish, fraud.constraints, fraud.feature_names, max_queries=ATTEMPTS_PER_CARD)
+    gateway = services.PredictionAPI(case.model, output="label", threshold=case.threshold)
+    r = attacks.probe_fraud(gateway, case.X_wish, fraud.constraints, fraud.feature_names, max_queries=ATTEMPTS_PER_CARD)
     caught = economics.review_band(_score(case, r.X_final), m, case.threshold)
     before = economics.attacker_economics(r.X_final, r.approved, r.queries, fraud.feature_names)
     after = economics.attacker_economics(r.X_final, r.approved, r.queries, fraud.feature_names, caught=caught)

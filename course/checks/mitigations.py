@@ -4,7 +4,7 @@ Every check builds its own defended models from the task's seed (the visible che
 public seed, the hidden one from the grading seed), hands the learner's function a *copy*, and
 judges what comes back against the threat model: every pixel within 0.1 of the original
 (L-infinity) and inside [0, 1]; accuracy measured by the check itself, with the harness of
-`course.evaluation` as the reference.
+`course.science.evaluation` as the reference.
 """
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import copy
 
 import numpy as np
 
-from course import defenses, evaluation, models
 from course.checks import call, task
-from course.feedback import fmt
+from course.checks.feedback import fmt
+from course.science import attacks, defences, evaluation, models
 
 A = "09-mitigations"
 BUDGET = 0.1
@@ -33,43 +33,8 @@ def _threat(query_budget: int = 1000) -> evaluation.ThreatModel:
                                   query_budget=query_budget, pool_queries=1000)
 
 
-def _fit_quietly(kind, X, y, **params):
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        return models.fit(kind, X, y, **params)
-
-
-def defended_model(family: str, setting, random_state: int = 0):
-    """A "defended" model of the kinds in lesson 09a, its classifier trained on transformed images.
-
-    family: "median" (3x3 median smoothing), "squeeze" (3-bit squeezing) or "noise" (Gaussian noise,
-    sigma 0.2, at prediction time).
-    """
-    X_train, y_train = setting.X_train, setting.y_train
-    if family == "median":
-        smooth = defenses.median_smoothing(None, 3)
-        clf = _fit_quietly("mlp", smooth.preprocess(X_train), y_train, hidden=(64,), random_state=random_state)
-        return defenses.median_smoothing(clf, 3)
-    if family == "squeeze":
-        clf = _fit_quietly("mlp", np.round(X_train * 7) / 7, y_train, hidden=(64,), random_state=random_state)
-        return defenses.squeeze(clf, bits=3)
-    if family == "noise":
-        rng = np.random.default_rng(random_state)
-        noisy = np.clip(X_train + rng.normal(0, 0.2, X_train.shape), 0, 1)
-        clf = _fit_quietly("mlp", np.vstack([X_train, noisy]), np.r_[y_train, y_train], hidden=(64,),
-                           random_state=random_state)
-        return defenses.RandomNoise(clf, sigma=0.2, random_state=random_state)
-    raise ValueError(f"family must be 'median', 'squeeze' or 'noise'; got {family!r}")
-
-
-def handed_model(setting):
-    """The model the exercise hands out: median smoothing in front of an MLP trained on smoothed images."""
-    return defended_model("median", setting, 0)
-
-
 def _setting(seed, n_eval=100):
-    return defenses.digits_setting(random_state=_seed(seed), n_eval=n_eval)
+    return defences.digits_setting(random_state=_seed(seed), n_eval=n_eval)
 
 
 # --------------------------------------------------------------------------- task 1
@@ -77,7 +42,7 @@ def _setting(seed, n_eval=100):
 def check_adaptive_attack(adaptive_attack, seed, chk):
     s = _setting(seed)
     family = "median" if seed == 0 else ("squeeze", "noise")[_seed(seed) % 2]
-    model = defended_model(family, s, _seed(seed) % 1000)
+    model = defences.defended_model(family, s, _seed(seed) % 1000)
     randomised = family == "noise"
     X, y = s.X, s.y
     X_adv = call(chk, adaptive_attack, copy.deepcopy(model), X.copy(), y.copy(), what="adaptive_attack")
@@ -95,7 +60,7 @@ def check_adaptive_attack(adaptive_attack, seed, chk):
     yours = evaluation.accuracy_under_attack(model, X_adv, y, repeats=repeats)
     reference = evaluation.evaluate_defence(copy.deepcopy(model), X, y, _threat(), X_pool=s.X_attacker,
                                             unbounded=False, progress=False, random_state=_seed(seed) % 1000)
-    naive_sets = {BUDGET: evaluation.pgd(s.mlp, X, y, BUDGET, bounds=(0, 1), early_stop=True)}
+    naive_sets = {BUDGET: attacks.pgd(s.mlp, X, y, BUDGET, bounds=(0, 1), early_stop=True)}
     naive = evaluation.accuracy_under_attack(model, naive_sets[BUDGET], y, repeats=repeats)
     chk.expect(
         yours <= reference.worst_case + TOLERANCE,
@@ -155,7 +120,7 @@ ATTACK_FOR = {"shattered": "BPDA (attack straight through the non-differentiable
 def check_diagnose(diagnose, seed, chk):
     s = _setting(seed, n_eval=60)
     rng = np.random.default_rng(_seed(seed))
-    bases = [s.mlp, _fit_quietly("logistic", s.X_train, s.y_train)]
+    bases = [s.mlp, defences.fit_quietly("logistic", s.X_train, s.y_train)]
     modes = list(FAILURE_MODES) + list(rng.choice(FAILURE_MODES, size=2))
     rng.shuffle(modes)
     for mode in modes:
@@ -186,7 +151,7 @@ def check_robust_model(build_robust_model, seed, chk):
     chk.expect(hasattr(model, "predict"), expected="a fitted model with predict", seen=type(model).__name__)
     chk.expect(
         _plain_sklearn(model) and models.has_gradient(model),
-        expected="a plain scikit-learn model that course.models can differentiate (an MLPClassifier, a linear "
+        expected="a plain scikit-learn model that course.science.models can differentiate (an MLPClassifier, a linear "
                  "model or an SVM, optionally after a StandardScaler or MinMaxScaler in a Pipeline)",
         seen=f"{type(model).__module__}.{type(model).__name__}",
         why="the attacker is assumed to know your model (Kerckhoffs's principle): a defence that holds only while "

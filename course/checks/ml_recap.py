@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from course import datasets
 from course.checks import call, task
-from course.feedback import fmt
+from course.checks.feedback import fmt
+from course.science import datasets
 
 A = "01-ml-recap"
 

@@ -3,37 +3,16 @@ and it enters through the workflow (M6); sanitisers find some of it (M1)."""
 from __future__ import annotations
 
 import numpy as np
-from sklearn.svm import SVC
 
-from course import datasets, poisoning
 from course.checks import call, task
-from course.feedback import fmt
+from course.checks.feedback import fmt
+from course.science import poisoning
 
 A = "06-poisoning"
 
 # ---------------------------------------------------------------------------- task 1: a compromised labeller
-FLIP_N_TRAIN = 300
 FLIP_BUDGET = 15  # 5% of the training labels
-FLIP_TARGETS = 5
 FLIP_NEEDED = 4
-
-
-def flip_svm():
-    """The model the labeller's victim trains: an RBF SVM with gamma=1, C=1 (raw 2-D blobs)."""
-    return SVC(kernel="rbf", gamma=1.0, C=1.0)
-
-
-def flip_case(seed: int):
-    """Training data and target points for the labeller task: 300 training points of 2-D blobs,
-    and FLIP_TARGETS test points that the clean model classifies correctly and with some margin."""
-    X, y = datasets.make_2d("blobs", n_samples=2 * FLIP_N_TRAIN, random_state=seed % (2**31))
-    X_tr, y_tr, X_te, y_te = X[:FLIP_N_TRAIN], y[:FLIP_N_TRAIN], X[FLIP_N_TRAIN:], y[FLIP_N_TRAIN:]
-    model = flip_svm().fit(X_tr, y_tr)
-    f = model.decision_function(X_te)
-    ok = np.flatnonzero((model.predict(X_te) == y_te) & (np.abs(f) > 0.5))
-    rng = np.random.default_rng(seed)
-    targets = rng.choice(ok, size=FLIP_TARGETS, replace=False)
-    return X_tr, y_tr, X_te, y_te, X_te[targets], y_te[targets], model
 
 
 def _as_indices(chk, got, n, budget, what):
@@ -55,7 +34,7 @@ def _as_indices(chk, got, n, budget, what):
 
 @task(f"{A}/flip-to-target", answer="flip_to_target", misconceptions=["M8"])
 def check_flip_to_target(flip_to_target, seed, chk):
-    X_tr, y_tr, X_te, y_te, targets, t_labels, clean = flip_case(seed)
+    X_tr, y_tr, X_te, y_te, targets, t_labels, clean = poisoning.flip_case(seed)
     clean_acc = float(np.mean(clean.predict(X_te) == y_te))
     hits, accs, random_hits = 0, [], 0
     rng = np.random.default_rng(seed + 1)
@@ -64,23 +43,23 @@ def check_flip_to_target(flip_to_target, seed, chk):
         idx = _as_indices(chk, got, len(y_tr), FLIP_BUDGET, "flip_to_target")
         y_bad = y_tr.copy()
         y_bad[idx] = 1 - y_bad[idx]
-        model = flip_svm().fit(X_tr, y_bad)
+        model = poisoning.flip_svm().fit(X_tr, y_bad)
         hits += int(model.predict(x_t[None, :])[0] != y_t)
         accs.append(float(np.mean(model.predict(X_te) == y_te)))
         r = rng.choice(len(y_tr), size=FLIP_BUDGET, replace=False)
         y_rnd = y_tr.copy()
         y_rnd[r] = 1 - y_rnd[r]
-        random_hits += int(flip_svm().fit(X_tr, y_rnd).predict(x_t[None, :])[0] != y_t)
+        random_hits += int(poisoning.flip_svm().fit(X_tr, y_rnd).predict(x_t[None, :])[0] != y_t)
     chk.expect(
         hits >= FLIP_NEEDED,
-        expected=f"at least {FLIP_NEEDED} of {FLIP_TARGETS} target points misclassified after retraining "
+        expected=f"at least {FLIP_NEEDED} of {poisoning.FLIP_TARGETS} target points misclassified after retraining "
                  f"on your {FLIP_BUDGET} flipped labels (5% of {len(y_tr)})",
-        seen=f"{hits} of {FLIP_TARGETS} (the same number of random flips: {random_hits} of {FLIP_TARGETS})",
+        seen=f"{hits} of {poisoning.FLIP_TARGETS} (the same number of random flips: {random_hits} of {poisoning.FLIP_TARGETS})",
         why="poisoning does not need much of the data, it needs the right data: flips placed where they "
             "matter for the target move its prediction, random ones do not",
     )
-    return chk.passed(f"{hits}/{FLIP_TARGETS} targets flipped with {FLIP_BUDGET} labels (random flips: "
-                      f"{random_hits}/{FLIP_TARGETS}); overall test accuracy {clean_acc:.3f} -> {np.mean(accs):.3f} on average")
+    return chk.passed(f"{hits}/{poisoning.FLIP_TARGETS} targets flipped with {FLIP_BUDGET} labels (random flips: "
+                      f"{random_hits}/{poisoning.FLIP_TARGETS}); overall test accuracy {clean_acc:.3f} -> {np.mean(accs):.3f} on average")
 
 
 # ---------------------------------------------------------------------------- task 2: poisoning the feedback loop

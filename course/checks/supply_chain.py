@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from course import supply_chain as sc
 from course.checks import call, task
-from course.feedback import CheckFailed, fmt
+from course.checks.feedback import CheckFailed, fmt
+from course.science import supply_chain as sc
 
 A = "07-backdoors-supply-chain"
 

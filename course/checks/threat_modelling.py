@@ -9,32 +9,21 @@ from __future__ import annotations
 
 from collections import Counter
 
-from course import threat_model
 from course.checks import task
+from course.checks.keys.threat_modelling import (
+    AML_THREATS,
+    CONTROLS,
+    INCIDENTS,
+    KIND,
+    NOT_STOPS,
+    STAGE,
+    STOPS,
+    THREATS,
+)
+from course.science import threat_modelling
 
 A = "02-threat-modelling"
-THREATS = tuple(f"T{i}" for i in range(1, 11))
 
-# ---- the scenario's answer key ------------------------------------------------------------
-KIND = {"T1": "aml", "T2": "aml", "T3": "classic", "T4": "classic", "T5": "aml", "T6": "aml", "T7": "aml",
-        "T8": "both", "T9": "classic", "T10": "aml"}
-AML_THREATS = tuple(t for t in THREATS if KIND[t] == "aml")
-STAGE = {"T1": {"deployment"}, "T2": {"deployment"}, "T5": {"deployment"}, "T6": {"retraining", "labelling"},
-         "T7": {"sources"}, "T10": {"sources", "collection"}}
-CONTROLS = ("access_control", "encryption", "patching", "rate_limit", "input_validation", "human_review", "provenance")
-STOPS = {("patching", "T3"), ("encryption", "T4"), ("provenance", "T8")}
-_GRADED_NOT = {t: set(CONTROLS) for t in ("T1", "T2", "T5", "T6", "T7", "T8", "T10")}
-_GRADED_NOT["T1"].discard("human_review")  # review of borderline cases catches some evasions: not graded
-_GRADED_NOT["T8"].discard("provenance")
-NOT_STOPS = {(c, t) for t, cs in _GRADED_NOT.items() for c in cs}
-INCIDENTS = {
-    "I1": {"goal": "integrity", "knowledge": "black-box", "time": "deployment"},
-    "I2": {"goal": "integrity", "knowledge": "black-box", "time": "training"},
-    "I3": {"goal": "integrity", "knowledge": "grey-box", "time": "deployment"},
-    "I4": {"goal": "integrity", "knowledge": "white-box", "time": "training"},
-    "I5": {"goal": "availability", "knowledge": "black-box", "time": "training"},
-    "I6": {"goal": "privacy", "knowledge": "black-box", "time": "deployment"},
-}
 VISIBLE = {"kinds": ("T2", "T3"), "stages": ("T2", "T6"), "controls": {("access_control", "T2"), ("provenance", "T8")},
            "incidents": ("I1",)}
 
@@ -134,8 +123,8 @@ def _stage_confusion(t, given):
 @task(f"{A}/entry-stages", answer="entry_stages", kind="value", misconceptions=["M6"])
 def check_entry_stages(entry_stages, seed, chk):
     _expect_dict(entry_stages, "entry_stages", AML_THREATS, chk, '{"T1": "deployment", ...}')
-    bad = [t for t in AML_THREATS if _norm(entry_stages[t]) not in threat_model.STAGE_IDS]
-    chk.expect(not bad, expected=f"each value one of the stages {', '.join(threat_model.STAGE_IDS)}",
+    bad = [t for t in AML_THREATS if _norm(entry_stages[t]) not in threat_modelling.STAGE_IDS]
+    chk.expect(not bad, expected=f"each value one of the stages {', '.join(threat_modelling.STAGE_IDS)}",
                seen=", ".join(f"{t}: {_shown(entry_stages[t])}" for t in bad[:4]))
     items = VISIBLE["stages"] if not chk.hidden else AML_THREATS
     confusions = [_stage_confusion(t, _norm(entry_stages[t])) for t in items if _norm(entry_stages[t]) not in STAGE[t]]
@@ -164,7 +153,8 @@ def _control_confusion(c, t, listed):
         return ("the poisoned labels, the vendor's model and the broker's data come in through your own workflow, "
                 "from people and suppliers you authorised: no access rule is broken (M6)")
     if c == "rate_limit":
-        return ("a rate limit raises the cost of query attacks but stops none here: 150,000 queries in three months stay under 2,000 a day, "
+        return ("a rate limit raises the cost of query attacks but stops none here: "
+                "150,000 queries in three months stay under 2,000 a day, "
                 "membership inference needs a handful of queries, patients ask once; data-path attacks send no queries")
     if c == "input_validation":
         return ("adversarial answers, poisoned labels and trigger phrases are valid values within range: "
@@ -206,7 +196,7 @@ def check_control_stops(control_stops, seed, chk):
 
 
 # ---- task 4: the attacker profile an incident needed -----------------------------------------
-_VALUES = {"goal": tuple(threat_model.GOALS), "knowledge": tuple(threat_model.KNOWLEDGE), "time": threat_model.TIMES}
+_VALUES = {"goal": tuple(threat_modelling.GOALS), "knowledge": tuple(threat_modelling.KNOWLEDGE), "time": threat_modelling.TIMES}
 
 
 def _profile_confusion(field, want, given):

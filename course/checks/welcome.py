@@ -1,14 +1,14 @@
 """Checks of exercise 00 (the mental-model check): graded for completion, never for being right.
 
-Each half of the questionnaire (`course.beliefs.HALVES`) is one task: every item of the half must
+Each half of the questionnaire (`course.science.beliefs.HALVES`) is one task: every item of the half must
 have an answer (True/False) and a confidence (1-4), and no key may be unknown. The per-misconception
 result is shown and kept by the notebook (`beliefs.show_result`, `beliefs.save`), not graded.
 Exercise 10 can grade its "after" the same way with `completion(answers, ids, chk)`.
 """
 from __future__ import annotations
 
-from course import beliefs
 from course.checks import task
+from course.science import beliefs
 
 A = "00-welcome"
 

@@ -1,0 +1,138 @@
+"""Execute every notebook of the course and time it (kernel start included): `course bench`."""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from course import ROOT
+
+
+def notebooks(groups=("lessons", "solutions", "exercises")) -> list:
+    """The course's notebooks, in course order within each group."""
+    found = []
+    for group in groups:
+        found += sorted(p for p in (ROOT / group).rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return found
+
+
+def execute(path: Path, timeout: int = 600, allow_errors: bool = False):
+    """Run a notebook top to bottom in a fresh kernel, in its own folder; return (notebook, seconds)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    os.environ.setdefault("COURSE_NO_SELF_CHECK", "1")  # an exercise's last cell would grade itself again
+    start = time.perf_counter()
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}}, extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    ).execute()
+    return nb, time.perf_counter() - start
+
+
+def run(paths=None) -> list:
+    """Execute notebooks and return [(relative path, seconds, status)]."""
+    from tqdm.auto import tqdm
+
+    rows = []
+    for path in tqdm(paths or notebooks(), desc="notebooks"):
+        rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+        blank = "exercises" in path.parts
+        try:
+            _, secs = execute(path, allow_errors=blank)
+            rows.append((str(rel), secs, "ok"))
+        except Exception as e:  # noqa: BLE001 - report and go on with the next notebook
+            rows.append((str(rel), float("nan"), f"FAILED: {type(e).__name__}"))
+    return rows
+
+
+def table(rows) -> str:
+    width = max([len(r[0]) for r in rows] + [8])
+    lines = [f"{'notebook':<{width}}  {'seconds':>8}  status", "-" * (width + 20)]
+    lines += [f"{name:<{width}}  {secs:8.1f}  {status}" for name, secs, status in rows]
+    done = [s for _, s, st in rows if st == "ok"]
+    if done:
+        done_sorted = sorted(done)
+        median = done_sorted[len(done_sorted) // 2]
+        summary = f"({len(done)} ok, median {median:.1f} s, max {max(done):.1f} s)"
+        lines += ["-" * (width + 20), f"{'total':<{width}}  {sum(done):8.1f}  {summary}"]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- grading throughput
+def _cohort(assignment: str, n: int, folder: Path) -> dict:
+    """n submissions, a realistic mix: ~40% correct, ~30% partly correct, the rest blank, one that hangs."""
+    import copy
+
+    import nbformat
+
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    blank = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    answers = {}
+    for c in solution.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("solution") and c.cell_type == "code":
+            lines = [l for l in c.source.splitlines() if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+            answers[meta["grade_id"]] = "\n".join(lines)
+    ids = list(answers)
+    kinds = {}
+    for i in range(n):
+        nb = copy.deepcopy(blank)
+        kind = "timeout" if i == n - 1 else ("correct" if i % 10 < 4 else "partial" if i % 10 < 7 else "blank")
+        chosen = ids if kind in ("correct", "timeout") else ids[: len(ids) // 2] if kind == "partial" else []
+        for c in nb.cells:
+            gid = c.metadata.get("nbgrader", {}).get("grade_id")
+            if gid in chosen:
+                c.source = answers[gid]
+        if kind == "timeout":
+            nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+        student = f"learner{i:03d}"
+        (folder / student / assignment).mkdir(parents=True)
+        nbformat.write(nb, folder / student / assignment / f"{assignment}.ipynb")
+        kinds[student] = kind
+    return kinds
+
+
+def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: int | None = None, cell_timeout: int = 30) -> dict:
+    """Grade the same n submissions with sequential `nbgrader autograde` and with `course grade`; time both."""
+    import tempfile
+
+    from course.grader import cohort, course_dir, release
+    from course.grader.sandbox import Limits, Sandbox
+
+    with tempfile.TemporaryDirectory(prefix="course-bench-") as tmp:
+        tmp = Path(tmp)
+        kinds = _cohort(assignment, n, tmp / "submitted")
+        # 1. nbgrader, as an instructor runs it: generate, then autograde every student, one after another
+        nbg = course_dir.scratch_course(tmp / "nbg", [assignment])
+        shutil.copytree(tmp / "submitted", nbg / "submitted")
+        release.generate(nbg, assignment)
+        api = course_dir.nbgrader_api(nbg)
+        api.config.Execute.timeout = cell_timeout
+        start = time.perf_counter()
+        with course_dir.quiet_env():
+            for student in sorted(kinds):
+                api.autograde(assignment, student, force=True, create=True)
+        sequential = time.perf_counter() - start
+        # 2. course grade: sandboxed, parallel, trusted checks, gradebook and feedback
+        course_dir = tmp / "cg"
+        course_dir.mkdir()
+        sandbox = Sandbox(Limits(cell_seconds=cell_timeout))
+        start = time.perf_counter()
+        summary = cohort.grade(assignment, tmp / "submitted", course_dir=course_dir, workers=workers, sandbox=sandbox, progress=False)
+        parallel = time.perf_counter() - start
+        scores = {}
+        for r in summary.graded:
+            scores.setdefault(kinds[r.student], []).append(r.score)
+    return {
+        "submissions": n, "workers": workers or os.cpu_count(), "nbgrader_sequential_s": round(sequential, 1),
+        "course_grade_s": round(parallel, 1), "speedup": round(sequential / parallel, 2),
+        "per_submission_nbgrader_s": round(sequential / n, 2), "per_submission_course_grade_s": round(parallel / n, 2),
+        "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
+                         for k in ("run", "judge", "record")},
+        "protections": summary.protections, "mean_score_by_kind": {k: round(sum(v) / len(v), 2) for k, v in scores.items()},
+        "note": "nbgrader here runs unsandboxed and writes no feedback; course grade includes the sandbox, "
+                "the trusted checks, feedback HTML and reports",
+    }

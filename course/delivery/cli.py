@@ -1,0 +1,118 @@
+"""The `course` command: release, check, bench (also `python -m course`)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _release(args) -> int:
+    from course.grader import release
+
+    names = release.release(args.assignments or None)
+    print(f"regenerated exercises/ for {len(names)} assignment(s): {', '.join(names)}")
+    return 0
+
+
+def _check(args) -> int:
+    from course.grader import course_dir, selfcheck
+
+    try:
+        result = selfcheck.check(Path(args.notebook), seed=args.seed)
+    except course_dir.GradingError as e:
+        print(f"course check: {e}", file=sys.stderr)
+        return 2
+    print(result.report())
+    return 0
+
+
+def _grade(args) -> int:
+    from course.grader import cohort, course_dir, submissions
+    from course.grader.sandbox import Limits, Sandbox
+
+    limits = Limits(wall_seconds=args.wall, cell_seconds=args.cell_timeout, memory_bytes=args.memory_mb * 2**20)
+    sandbox = Sandbox(limits, use_bwrap=not args.no_sandbox)
+    if sandbox.missing:
+        for m in sandbox.missing:
+            print(f"course grade: WARNING: {m}", file=sys.stderr)
+        if not args.no_sandbox and not args.allow_weak_sandbox:
+            print("course grade: refusing to run untrusted code without bubblewrap; install it (Debian/Ubuntu: "
+                  "apt install bubblewrap) or pass --allow-weak-sandbox to accept the weaker isolation", file=sys.stderr)
+            return 3
+    try:
+        summary = cohort.grade(args.assignment, Path(args.submissions), roster=args.roster, seed=args.seed,
+                               workers=args.workers, force=args.force, course_dir=args.course_dir, sandbox=sandbox)
+    except (course_dir.GradingError, submissions.SubmissionsError, KeyError, ValueError) as e:
+        print(f"course grade: {e}", file=sys.stderr)
+        return 2
+    print(f"graded {len(summary.graded)} submission(s) of {summary.assignment} in {summary.seconds:.1f} s"
+          f" ({len(summary.skipped)} unchanged since the last run, not regraded)")
+    for r in sorted(summary.graded, key=lambda r: r.student):
+        flag = f"  [{len(r.flags)} flag(s)]" if r.flags else ""
+        print(f"  {r.student:<24} {r.score:g} / {r.max_score:g}{flag}")
+    for path, why in summary.unrecognised:
+        print(f"  not graded: {path}: {why}")
+    print("protections: " + "; ".join(summary.protections))
+    print(f"reports: {summary.out_dir} (scores.csv, flags.csv, feedback/, misconceptions.html)")
+    return 0
+
+
+def _bench(args) -> int:
+    from course.delivery import bench
+
+    if args.grading:
+        import json
+
+        print(json.dumps(bench.grading_throughput(args.grading, workers=args.workers), indent=1))
+        return 0
+
+    paths = [Path(p).resolve() for p in args.notebooks] or None
+    rows = bench.run(paths)
+    print(bench.table(rows))
+    return 0 if all(status == "ok" for _, _, status in rows) else 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description="Tools of the adversarial ML course.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("release", help="regenerate exercises/ from solutions/ (nbgrader generate_assignment)")
+    r.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    r.set_defaults(func=_release)
+    c = sub.add_parser("check", help="self-grade one saved exercise notebook, hidden tests included")
+    c.add_argument("notebook", help="path to the notebook, e.g. my-work/01-ml-recap/01-ml-recap.ipynb")
+    c.add_argument("--seed", type=int, default=None,
+                   help="grading seed for hidden data (default: $COURSE_GRADING_SEED or the course default)")
+    c.set_defaults(func=_check)
+    g = sub.add_parser("grade", help="grade a cohort's submissions, sandboxed and in parallel")
+    g.add_argument("assignment", help="assignment id, e.g. 01-ml-recap")
+    g.add_argument("submissions", help="nbgrader submitted/ tree, a flat folder of notebooks, or an LMS zip (Moodle, Canvas)")
+    g.add_argument("--roster", help="CSV with columns name,student_id mapping the names found to student ids")
+    g.add_argument("--seed", type=int, default=None, help="private grading seed (default: $COURSE_GRADING_SEED)")
+    g.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    g.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
+    g.add_argument("--course-dir", default=None, help="nbgrader course folder for the gradebook and reports (default: the repository)")
+    g.add_argument("--wall", type=float, default=600, help="seconds one submission may take in all (default 600)")
+    g.add_argument("--cell-timeout", type=int, default=60, help="seconds one cell or call may take (default 60)")
+    g.add_argument("--memory-mb", type=int, default=2048, help="memory of one sandbox in MiB (default 2048)")
+    g.add_argument("--allow-weak-sandbox", action="store_true", help="grade even without bubblewrap (weaker isolation)")
+    g.add_argument("--no-sandbox", action="store_true", help=argparse.SUPPRESS)
+    g.set_defaults(func=_grade)
+    from course.delivery.workshop import cli as workshop
+
+    workshop.add_commands(sub)  # agenda, site, bundle
+    b = sub.add_parser("bench", help="execute every notebook and print wall times")
+    b.add_argument("notebooks", nargs="*", help="notebooks to run (default: lessons, solutions, exercises)")
+    b.add_argument("--grading", type=int, metavar="N", default=0,
+                   help="instead: grade N generated submissions with sequential nbgrader and with course grade, and compare")
+    b.add_argument("--workers", type=int, default=None, help="with --grading: parallel sandboxes (default: one per core)")
+    b.set_defaults(func=_bench)
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

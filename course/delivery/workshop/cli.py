@@ -1,0 +1,83 @@
+"""The workshop's commands: `course agenda`, `course site`, `course bundle` (and `hub-env`, stdlib only)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course.delivery.workshop.agenda import agenda
+from course.delivery.workshop.bundle import PLATFORMS, build_bundle
+from course.delivery.workshop.catalogue import load_tracks, missing_references
+from course.delivery.workshop.site import build_site
+
+
+def _cmd_agenda(args) -> int:
+    try:
+        written = agenda(Path(args.out) if args.out else None, args.track or None, pdf=not args.no_pdf)
+    except ValueError as e:
+        print(f"course agenda: {e}", file=sys.stderr)
+        return 2
+    for f in written["html"] + written["pdf"]:
+        print(f)
+    if not args.no_pdf and not written["pdf"]:
+        print("(no PDF: Chromium is not installed; print the HTML from a browser instead)")
+    missing = missing_references(load_tracks())
+    if missing:
+        print("note: not in this copy of the course yet: " + ", ".join(f"{k} {n} ({t})" for t, k, n in missing))
+    return 0
+
+
+def _cmd_site(args) -> int:
+    report = build_site(Path(args.out) if args.out else None, only=args.lessons or None, jobs=args.jobs,
+                        use_cache=not args.no_cache)
+    print(report.summary())
+    print(f"open {report.out / 'index.html'}")
+    return 1 if report.broken or report.remote_assets else 0
+
+
+def _cmd_bundle(args) -> int:
+    try:
+        report = build_bundle(Path(args.out) if args.out else None, platforms=args.platform or None,
+                              python=args.python, with_tests=not args.no_tests, ref=args.ref)
+    except (ValueError, RuntimeError) as e:
+        print(f"course bundle: {e}", file=sys.stderr)
+        return 2
+    print(report.summary())
+    print(f"hand out the folder {report.out} (e.g. on a USB stick); learners run install.sh, or install.bat on Windows")
+    return 0
+
+
+def add_commands(subparsers) -> None:
+    """Add `agenda`, `site` and `bundle` to the `course` command's subparsers."""
+    a = subparsers.add_parser("agenda", help="render the workshop tracks and the facilitator guide (HTML, and PDF with Chromium)")
+    a.add_argument("--track", action="append", help="a track id (repeatable; default: all tracks)")
+    a.add_argument("--out", help="output folder (default: build/workshop)")
+    a.add_argument("--no-pdf", action="store_true", help="HTML only")
+    a.set_defaults(func=_cmd_agenda)
+    s = subparsers.add_parser("site", help="build the static course site from the executed lessons (offline)")
+    s.add_argument("--out", help="output folder (default: build/site)")
+    s.add_argument("--lessons", nargs="*", help="lesson numbers or names (default: all)")
+    s.add_argument("--jobs", type=int, default=2, help="notebooks executed in parallel (default: 2)")
+    s.add_argument("--no-cache", action="store_true", help="execute every lesson again, ignoring .course/site-cache")
+    s.set_defaults(func=_cmd_site)
+    b = subparsers.add_parser("bundle", help="build an offline install bundle (wheelhouse + repository + install scripts)")
+    b.add_argument("--platform", action="append", choices=["current", "all", *PLATFORMS],
+                   help="target platform (repeatable; default: current)")
+    b.add_argument("--python", default="3.11", help="Python version of the learners' machines (default: 3.11)")
+    b.add_argument("--out", help="output folder (default: build/bundle/aml-course-bundle)")
+    b.add_argument("--no-tests", action="store_true", help="leave out the test tools (pytest)")
+    b.add_argument("--ref", default="HEAD", help="git revision to archive (default: HEAD)")
+    b.set_defaults(func=_cmd_bundle)
+
+
+def main(argv=None) -> int:
+    """`python -m course.delivery.workshop.cli agenda|site|bundle ...`: the three commands as `course` has them."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    p = argparse.ArgumentParser(prog="workshop")
+    add_commands(p.add_subparsers(dest="command", required=True))
+    args = p.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

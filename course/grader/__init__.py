@@ -1,0 +1,11 @@
+"""Layer 4, the grader: turning notebooks into scores an instructor can trust.
+
+- `course_dir` (the nbgrader course directory and nbgrader's API on it), `release`
+  (`course release`), `selfcheck` (`course check`: one learner's notebook);
+- cohort grading (`course grade`): `submissions` (find and name them), `cohort` (prepare, run,
+  judge, record), `sandbox` (the isolation) with `runner` (what runs inside it) and its protocol
+  (`protocol`: plain data only; `remote`: services kept on the trusted side), `results` (one
+  file per learner) and `report` (scores, flags, the misconception report).
+
+Answer keys live in `course.checks.keys`, which the sandbox never mounts.
+"""

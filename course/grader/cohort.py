@@ -1,0 +1,641 @@
+"""Grade a cohort: `course grade ASSIGNMENT SUBMISSIONS`. Sandboxed, parallel, resumable.
+
+For every submission:
+
+1. **Prepare (trusted).** The notebook is read as data. The notebook that will run is rebuilt from the
+   instructor's source: every locked cell and every test cell comes from `solutions/` (so edited, deleted,
+   duplicated or re-pointed test cells change nothing), the learner's answer cells and added cells are kept,
+   and each test cell is replaced by an *export* cell that only remembers the learner's answer. Hidden tests
+   never leave the grading process. Tampering is detected and flagged.
+2. **Run (untrusted, `course.grader.sandbox`).** The rebuilt notebook runs in a sandbox (`course.grader.runner`): no network,
+   a scratch folder holding only that notebook, limits on time, CPU, memory, processes and output.
+3. **Judge (trusted).** The grading process calls the same checks as the notebook's test cells
+   (`course.checks`), visible and hidden, with the instructor's grading seed. A function answer is called in
+   the sandbox on the inputs the check sends, and only its outputs come back, as plain data (`course.grader.protocol`);
+   a value answer comes back as plain data. So nothing the learner's code does inside its kernel (redefined
+   asserts, patched numpy or course, objects equal to everything, an early exit) can change a verdict.
+4. **Record (trusted, one at a time).** nbgrader's own autograde runs on the submission with the verdicts
+   injected instead of executing anything, so the gradebook, formgrader and `nbgrader export` work as usual;
+   then nbgrader's feedback (hidden tests cleared). A result file per learner makes reruns skip finished work.
+"""
+from __future__ import annotations
+
+import builtins
+import concurrent.futures as cf
+import copy
+import datetime as dt
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import nbformat
+
+import course
+from course import checks
+from course.grader import course_dir, protocol, remote, submissions
+from course.grader.results import Result, atomic_write
+from course.grader.sandbox import Limits, Sandbox
+
+ROOT = course_dir.ROOT
+CHECK_CALL = re.compile(r"""check\(\s*["']([^"']+)["']\s*,""")
+BLANK_ERRORS = {"NotImplementedError"}
+
+
+# --------------------------------------------------------------------------- the instructor's source
+@dataclass
+class Source:
+    assignment: str
+    notebook: object  # the solutions/ notebook (with hidden tests)
+    release: object  # the exercises/ notebook (what learners received)
+    tests: dict  # grade_id -> {"points", "tasks": [task ids], "misconceptions": [...]}
+
+    @classmethod
+    def load(cls, assignment: str) -> "Source":
+        src_path = course_dir.SOLUTIONS / assignment / f"{assignment}.ipynb"
+        rel_path = course_dir.EXERCISES / assignment / f"{assignment}.ipynb"
+        if not src_path.exists():
+            raise course_dir.GradingError(f"unknown assignment {assignment!r}; known: {course_dir.assignments()}")
+        if not rel_path.exists():
+            raise course_dir.GradingError(f"{rel_path} is missing: run `course release {assignment}`")
+        nb = nbformat.read(src_path, as_version=4)
+        tests = {}
+        for c in nb.cells:
+            m = c.metadata.get("nbgrader", {})
+            if m.get("grade") and not m.get("solution"):
+                ids = list(dict.fromkeys(CHECK_CALL.findall(c.source)))
+                tags = [t.split("-", 1)[1] for t in c.metadata.get("tags", []) if t.startswith("misconception-")]
+                tests[m["grade_id"]] = {"points": float(m.get("points", 0)), "tasks": ids, "misconceptions": tags}
+        return cls(assignment, nb, nbformat.read(rel_path, as_version=4), tests)
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def _copy_cell(cell, source=None, keep_nbgrader=True):
+    """A fresh cell with the given source; nbgrader metadata kept (from a trusted cell) or dropped."""
+    make = nbformat.v4.new_code_cell if cell.get("cell_type") == "code" else nbformat.v4.new_markdown_cell
+    new = make(cell.get("source", "") if source is None else source)
+    if keep_nbgrader and cell.get("metadata", {}).get("nbgrader"):
+        new.metadata["nbgrader"] = copy.deepcopy(dict(cell["metadata"]["nbgrader"]))
+        if cell["metadata"].get("tags"):
+            new.metadata["tags"] = list(cell["metadata"]["tags"])
+    return new
+
+
+def prepare(source: Source, submitted) -> tuple:
+    """(notebook to run in the sandbox, repaired notebook for nbgrader, flags).
+
+    Both follow the instructor's cell sequence: read-only and test cells from the source, the learner's
+    answer cells, and the learner's own added cells after the known cell they followed. In the notebook
+    that runs, each test cell becomes an export cell; in the repaired notebook it is the released test cell.
+    """
+    flags = []
+    learner, counts = {}, {}
+    for c in submitted.cells:
+        gid = _meta(c).get("grade_id")
+        if gid:
+            counts[gid] = counts.get(gid, 0) + 1
+            learner.setdefault(gid, c)
+    released = {_meta(c)["grade_id"]: c for c in source.release.cells if _meta(c).get("grade_id")}
+    for gid, n in counts.items():
+        if n > 1:
+            flags.append(f"duplicated cell {gid} ({n} copies): one graded, from the instructor's source")
+    for gid, rc in released.items():
+        lc, rm = learner.get(gid), _meta(rc)
+        if lc is None:
+            if rm.get("locked") or rm.get("grade"):
+                flags.append(f"deleted cell {gid}: restored from the instructor's source")
+            continue
+        lm = _meta(lc)
+        if rm.get("locked") and lc.get("source", "") != rc.source:
+            flags.append(f"edited read-only cell {gid}: restored from the instructor's source")
+        if rm.get("grade") and float(lm.get("points", 0) or 0) != float(rm.get("points", 0)):
+            flags.append(f"changed points of {gid} ({lm.get('points')} instead of {rm.get('points')}): ignored")
+        if any(bool(lm.get(k)) != bool(rm.get(k)) for k in ("grade", "solution", "locked")):
+            flags.append(f"changed the grading role of cell {gid}: ignored")
+    extras, last = {}, None
+    for c in submitted.cells:
+        gid = _meta(c).get("grade_id")
+        if gid in released:
+            last = gid
+        elif c.get("cell_type") in ("code", "markdown"):
+            if gid:
+                flags.append(f"cell with unknown id {gid}: run as the learner's own code, not graded")
+            extras.setdefault(last, []).append(c)
+    run_cells, repaired_cells = [], []
+
+    def add_extras(key):
+        for c in extras.get(key, []):
+            run_cells.append(_copy_cell(c, keep_nbgrader=False))
+            repaired_cells.append(_copy_cell(c, keep_nbgrader=False))
+
+    add_extras(None)
+    for sc in source.notebook.cells:
+        m = _meta(sc)
+        gid = m.get("grade_id")
+        rc = released.get(gid, sc)
+        if m.get("grade") and not m.get("solution"):
+            lines = [f"__course_export__({t!r}, lambda: {checks.get(t).answer})" for t in source.tests[gid]["tasks"]]
+            run = nbformat.v4.new_code_cell("\n".join(lines) or "pass")
+            repaired = _copy_cell(rc)
+        elif m.get("solution") and gid in learner:
+            answer = learner[gid].get("source", "")
+            run, repaired = _copy_cell(rc, answer, keep_nbgrader=False), _copy_cell(rc, answer)
+        else:
+            run, repaired = _copy_cell(rc, keep_nbgrader=False), _copy_cell(rc)
+        run.metadata["course_grade_id"] = gid or ""
+        run_cells.append(run)
+        repaired_cells.append(repaired)
+        add_extras(gid)
+    kernelspec = {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}}
+    run_nb = nbformat.v4.new_notebook(cells=run_cells, metadata=copy.deepcopy(kernelspec))
+    repaired_nb = nbformat.v4.new_notebook(cells=repaired_cells, metadata=copy.deepcopy(kernelspec))
+    return run_nb, repaired_nb, flags
+
+
+# --------------------------------------------------------------------------- the sandboxed run
+class SandboxSession:
+    """One submission's runner in the sandbox, spoken to over its stdin/stdout."""
+
+    def __init__(self, sandbox: Sandbox, scratch: Path, notebook_name: str):
+        self.limits = sandbox.limits
+        env = {
+            "PATH": str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin",
+            "HOME": str(scratch), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "SECML_HOME_DIR": str(scratch / ".secml"), "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
+            "JUPYTER_DATA_DIR": str(scratch / ".jupyter-data"), "IPYTHONDIR": str(scratch / ".ipython"),
+            "MPLCONFIGDIR": str(scratch / ".mpl"), "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
+            "PYTHONDONTWRITEBYTECODE": "1", "COURSE_RPC_DIR": str(scratch / ".rpc"),
+        }
+        if os.environ.get("PYTHONPATH"):  # the tests' offline guard, for instance
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        (scratch / ".rpc").mkdir(exist_ok=True)
+        os.chmod(scratch / ".rpc", 0o777)
+        self.server = remote.Server(scratch / ".rpc")  # services (prediction APIs) stay on this side
+        self.run = sandbox.start(scratch, [sys.executable, "-m", "course.grader.runner"], env)
+        self.lines: "queue.Queue" = queue.Queue()
+        self.stderr_tail = []
+        threading.Thread(target=self._read, args=(self.run.proc.stdout,), daemon=True).start()
+        threading.Thread(target=self._drain, args=(self.run.proc.stderr,), daemon=True).start()
+        self._next = 0
+        spec = {"notebook": notebook_name, "cell_timeout": self.limits.cell_seconds, "output_bytes": self.limits.output_bytes}
+        self._write(spec)
+
+    def _read(self, stream):
+        cap = self.limits.output_bytes * 16
+        for raw in iter(lambda: stream.readline(cap + 1), b""):
+            self.lines.put(raw)
+        self.lines.put(None)
+
+    def _drain(self, stream):
+        kept = 0
+        for raw in iter(lambda: stream.read(65536), b""):
+            if kept < 20000:
+                self.stderr_tail.append(raw[: 20000 - kept].decode("utf-8", "replace"))
+                kept += len(raw)
+
+    def _write(self, obj):
+        try:
+            self.run.proc.stdin.write((json.dumps(obj) + "\n").encode())
+            self.run.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    def receive(self):
+        """The next message from the runner, or None when it is gone or the wall-clock limit passed."""
+        while True:
+            left = self.run.remaining()
+            if left <= 0:
+                return None
+            try:
+                raw = self.lines.get(timeout=min(left, 5))
+            except queue.Empty:
+                if self.run.proc.poll() is not None and self.lines.empty():
+                    return None
+                continue
+            if raw is None:
+                return None
+            try:
+                return json.loads(raw.decode("utf-8", "replace"))
+            except json.JSONDecodeError:
+                continue  # not a protocol line: ignore it
+
+    def request(self, op: str, task: str, args=None, **extra):
+        self._next += 1
+        rid = self._next
+        msg = {"op": op, "id": rid, "task": task, **extra}
+        if args is not None:
+            msg["args"] = protocol.encode(list(args), remote=self.server.register, files=remote.send_file)
+        self._write(msg)
+        try:
+            while True:
+                reply = self.receive()
+                if reply is None:
+                    return {"ok": False, "ename": "SandboxGone", "evalue": "the sandbox stopped (time, memory or process limit)"}
+                if reply.get("id") == rid:
+                    return reply
+        finally:
+            self.server.forget_all()  # a service lives for one call only
+
+    def close(self):
+        self.server.close()
+        self._write({"op": "quit"})
+        try:
+            self.run.proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001
+            pass
+        self.run.kill()
+
+
+class Unanswered(Exception):
+    pass
+
+
+def _reply_value(session: "SandboxSession", reply: dict):
+    """The plain data (or sandbox-object proxies) of a reply, or the learner's error, re-raised."""
+    if reply.get("ok"):
+        return protocol.decode(reply["result"], remote=lambda spec: SandboxObject(session, spec))
+    ename, evalue = reply.get("ename", "Error"), reply.get("evalue", "")
+    if ename == "NotImplementedError":
+        raise NotImplementedError(evalue)
+    if ename == "NameError":
+        raise Unanswered(evalue)
+    builtin = getattr(builtins, ename, None)
+    if isinstance(builtin, type) and issubclass(builtin, Exception) and builtin.__module__ == "builtins":
+        raise builtin(evalue)  # the same kind of error the learner's code raised (e.g. ValueError), with its text
+    raise RuntimeError(f"{ename}: {evalue}")
+
+
+class RemoteFunction:
+    """The learner's function, as the trusted checks see it: calls go to the sandbox, plain data comes back."""
+
+    def __init__(self, session: "SandboxSession", task: str):
+        self.session, self.task = session, task
+
+    def __call__(self, *args):
+        return _reply_value(self.session, self.session.request("call", self.task, args))
+
+
+class SandboxObject:
+    """An object a learner's function returned (a model, say), left in the sandbox.
+
+    The checks call its public methods and read its public attributes; each call runs in the sandbox and
+    only plain data comes back. It deliberately defines no comparison or conversion methods.
+    """
+
+    def __init__(self, session: "SandboxSession", spec: dict):
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_spec", spec)
+
+    def _method(self, name):
+        def call(*args):
+            return _reply_value(self._session, self._session.request("method", "", args, handle=self._spec["handle"], name=name))
+        return call
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._spec.get("methods", []):
+            return self._method(name)
+        reply = self._session.request("method", "", [], handle=self._spec["handle"], name=name, getattr=True)
+        if reply.get("ok") and reply.get("callable"):
+            return self._method(name)
+        return _reply_value(self._session, reply)  # a missing attribute raises AttributeError, as hasattr expects
+
+    def __call__(self, *args):
+        if not self._spec.get("callable"):
+            raise TypeError(f"{self._spec.get('cls')} object is not callable")
+        return self._method("__call__")(*args)
+
+    def __repr__(self):
+        return f"<{self._spec.get('cls', 'object')} in the sandbox>"
+
+
+# --------------------------------------------------------------------------- judging
+def judge(source: Source, session: SandboxSession | None, executed: dict | None) -> dict:
+    """grade_id -> {"passed", "score", "points", "messages", "tasks", "misconceptions"} (trusted)."""
+    results = {}
+    cache = {}
+    for gid, test in source.tests.items():
+        messages, passed = [], True
+        for task_id in test["tasks"]:
+            task = checks.get(task_id)
+            for hidden in (False, True):
+                try:
+                    if session is None or executed is None:
+                        raise Unanswered("the notebook could not be run")
+                    if task.kind == "value":
+                        if task_id not in cache:
+                            reply = session.request("value", task_id)
+                            if not reply.get("ok"):
+                                cache[task_id] = Unanswered(f"{reply.get('ename')}: {reply.get('evalue')}")
+                            else:
+                                cache[task_id] = _reply_value(session, reply)
+                        answer = cache[task_id]
+                        if isinstance(answer, Exception):
+                            raise answer
+                    else:
+                        answer = RemoteFunction(session, task_id)
+                    verdict = checks.evaluate(task_id, answer, hidden=hidden)
+                    ok, text = verdict.passed, verdict.message()
+                except NotImplementedError:
+                    ok, text = False, f"{task_id}: not answered yet (the stub still raises NotImplementedError)"
+                except Unanswered as e:
+                    ok, text = False, f"{task_id}: no answer ({e})"
+                except protocol.WireError as e:
+                    ok, text = False, f"{task_id}: the answer is not plain data ({e})"
+                except Exception as e:  # noqa: BLE001 - a broken answer is feedback, never a crashed batch
+                    ok, text = False, f"{task_id}: could not be checked ({type(e).__name__}: {str(e)[:300]})"
+                passed &= ok
+                messages.append(text)
+                if not ok:
+                    break  # the hidden check of a failed visible check adds nothing
+        results[gid] = {"passed": passed, "score": test["points"] if passed else 0.0, "points": test["points"],
+                        "messages": messages, "tasks": test["tasks"], "misconceptions": test["misconceptions"]}
+    return results
+
+
+# --------------------------------------------------------------------------- recording in nbgrader
+_NBGRADER_LOCK = threading.Lock()
+
+
+def _inject_class():
+    from nbgrader.preprocessors import NbGraderPreprocessor
+    from traitlets import Unicode
+
+    class InjectVerdicts(NbGraderPreprocessor):
+        """Autograde without executing: outputs come from the sandbox, test verdicts from the trusted checks."""
+
+        verdicts_file = Unicode("").tag(config=True)
+
+        def preprocess(self, nb, resources):
+            data = json.loads(Path(self.verdicts_file).read_text())
+            tests, ran = data["tests"], data["cells"]
+            by_id = {c["grade_id"]: c for c in ran if c.get("grade_id")}
+            by_source = {}
+            for c in ran:
+                by_source.setdefault(c.get("source", ""), []).append(c)
+            for cell in nb.cells:
+                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+                if cell.cell_type != "code":
+                    continue
+                if gid in tests:
+                    t = tests[gid]
+                    text = "\n\n".join(t["messages"])
+                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")] if t["passed"] else [
+                        nbformat.v4.new_output("error", ename="CheckFailed", evalue=text, traceback=text.splitlines())]
+                    continue
+                match = by_id.get(gid) if gid else None
+                if match is None and by_source.get(cell.source):
+                    match = by_source[cell.source].pop(0)
+                cell.outputs = [nbformat.from_dict(o) for o in (match or {}).get("outputs", [])]
+            note = data.get("note", "")
+            if note:
+                nb.cells.append(nbformat.v4.new_markdown_cell(note))
+            return nb, resources
+
+    return InjectVerdicts
+
+
+def _autograde_api(course_dir: Path, verdicts_file: str = ""):
+    from nbgrader import preprocessors as pp
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader(course_dir.CONFIG.name, path=str(course_dir.CONFIG.parent)).load_config()
+    config.CourseDirectory.root = str(course_dir)
+    config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+    inject = _inject_class()
+    config.InjectVerdicts.verdicts_file = verdicts_file
+    config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties, pp.CheckCellMetadata]
+    return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+
+
+def register_assignment(course_dir: Path, assignment: str) -> None:
+    """Put the assignment's cells into the course's gradebook (generate_assignment in a scratch copy)."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+
+    with tempfile.TemporaryDirectory(prefix="course-register-") as tmp:
+        root = course_dir.scratch_course(Path(tmp), [assignment])
+        config = PyFileConfigLoader(course_dir.CONFIG.name, path=str(course_dir.CONFIG.parent)).load_config()
+        config.CourseDirectory.root = str(root)
+        config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
+        api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
+        with course_dir.quiet_env() as log:
+            result = api.generate_assignment(assignment, force=True, create=True)
+        course_dir.result_or_raise(result, f"register {assignment} in the gradebook", log.getvalue())
+
+
+def record(course_dir: Path, assignment: str, student: str, submitted_nb, verdicts: dict, tmp: Path) -> Path:
+    """Write the submission into nbgrader's folders and gradebook; returns the feedback HTML."""
+    sub_dir = course_dir / "submitted" / student / assignment
+    if sub_dir.exists():
+        shutil.rmtree(sub_dir)
+    sub_dir.mkdir(parents=True)
+    nbformat.write(submitted_nb, sub_dir / f"{assignment}.ipynb")
+    vfile = tmp / "verdicts.json"
+    vfile.write_text(json.dumps(verdicts))
+    with _NBGRADER_LOCK:
+        api = _autograde_api(course_dir, str(vfile))
+        with course_dir.quiet_env() as log:
+            result = api.autograde(assignment, student, force=True, create=True)
+        course_dir.result_or_raise(result, f"record {student}'s grades", log.getvalue())
+        with course_dir.quiet_env() as log:
+            result = api.generate_feedback(assignment, student, force=True)
+        course_dir.result_or_raise(result, f"write {student}'s feedback", log.getvalue())
+    return course_dir / "feedback" / student / assignment / f"{assignment}.html"
+
+
+# --------------------------------------------------------------------------- one submission
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def seed_fingerprint() -> str:
+    """Tells whether two runs used the same grading seed, without revealing it."""
+    return hashlib.sha256(f"course-grading-seed:{checks.grading_seed()}".encode()).hexdigest()[:16]
+
+
+def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, course_dir: Path) -> Result:
+    start = time.perf_counter()
+    phases = {}
+    assignment = source.assignment
+    flags = list(sub.notes)
+    if sub.path.stem != assignment:
+        flags.append(f"notebook named {sub.path.name!r}, not {assignment}.ipynb: graded as {assignment}")
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
+        tmp = Path(tmp_name)
+        scratch = tmp / "sandbox"
+        scratch.mkdir()
+        submitted_nb, executed, values = None, None, {}
+        try:
+            submitted_nb = course_dir.read_notebook(sub.path)
+        except course_dir.GradingError as e:
+            flags.append(f"unreadable notebook: {e}")
+        session = None
+        ran_cells = []
+        if submitted_nb is not None:
+            run_nb, repaired_nb, prep_flags = prepare(source, submitted_nb)
+            flags += prep_flags
+            nbformat.write(run_nb, scratch / "submission.ipynb")
+            if sandbox.bwrap:
+                os.chmod(scratch, 0o777)  # uid 65534 in the sandbox writes here
+            session = SandboxSession(sandbox, scratch, "submission.ipynb")
+            executed = session.receive()
+            phases["run"] = round(time.perf_counter() - start, 2)
+            if executed is None or executed.get("event") != "executed":
+                flags.append(_why_stopped(session))
+                executed = None
+            else:
+                for c in executed["cells"]:
+                    if c["status"] == "timeout" or c.get("ename") == "KeyboardInterrupt":
+                        flags.append(f"cell {c['index'] + 1} timed out after {sandbox.limits.cell_seconds} s (interrupted)")
+                    elif c["status"] == "dead":
+                        flags.append(f"the kernel died in cell {c['index'] + 1} (exit, crash or memory limit); later cells did not run")
+                    elif c["status"].startswith("runner-error"):
+                        flags.append(f"cell {c['index'] + 1}: {c['status']}")
+                for c, nc in zip(executed["cells"], [x for x in run_nb.cells if x.cell_type == "code"]):
+                    ran_cells.append({"grade_id": nc.metadata.get("course_grade_id", ""), "source": nc.source, "outputs": c["outputs"]})
+        judged = time.perf_counter()
+        try:
+            tests = judge(source, session, executed)
+            for gid, t in tests.items():
+                for task_id in t["tasks"]:
+                    if checks.get(task_id).kind == "value" and session is not None and executed is not None:
+                        reply = session.request("value", task_id)
+                        if reply.get("ok") and len(reply["result"]) < 200_000:
+                            values[task_id] = json.loads(reply["result"])
+        finally:
+            if session is not None:
+                if session.run.proc.poll() is not None and executed is not None and session.run.oom_killed():
+                    flags.append("the sandbox hit its memory limit")
+                session.close()
+        phases["judge"] = round(time.perf_counter() - judged, 2)
+        score = sum(t["score"] for t in tests.values())
+        max_score = sum(t["points"] for t in tests.values())
+        note = _feedback_note(score, max_score, flags, sandbox)
+        if submitted_nb is None:  # recorded as the blank release, so the gradebook lists everyone
+            repaired_nb = copy.deepcopy(source.release)
+        originals = course_dir / "reports" / assignment / "originals"
+        originals.mkdir(parents=True, exist_ok=True)
+        if sub.path.is_file():
+            shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
+        recorded = time.perf_counter()
+        html = record(course_dir, assignment, sub.student, repaired_nb,
+                      {"tests": tests, "cells": ran_cells, "note": note}, tmp)
+        feedback = str(html) if html.exists() else ""
+        phases["record"] = round(time.perf_counter() - recorded, 2)
+    return Result(sub.student, assignment, score, max_score, tests, flags, sub.found_as,
+                  _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
+                  sandbox.protections, round(time.perf_counter() - start, 2), feedback, values, phases)
+
+
+def _why_stopped(session: SandboxSession) -> str:
+    proc = session.run.proc
+    if session.run.remaining() <= 0:
+        return f"stopped at the wall-clock limit of {session.limits.wall_seconds:g} s"
+    if session.run.oom_killed():
+        return "the sandbox hit its memory limit"
+    code = proc.poll()
+    tail = "".join(session.stderr_tail)[-300:].strip()
+    return f"the notebook could not be run (sandbox exit code {code}){': ' + tail if tail else ''}"
+
+
+def _feedback_note(score, max_score, flags, sandbox) -> str:
+    lines = [f"**Graded by the course's grader** (course {course.__version__}, "
+             f"{dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}): {score:g} / {max_score:g} auto-graded points.",
+             "Each test cell above shows the checks' verdicts; hidden checks state their criterion, not their data."]
+    if flags:
+        lines += ["", "**Flags raised while grading:**"] + [f"- {f}" for f in flags]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the batch
+@dataclass
+class Summary:
+    assignment: str
+    graded: list
+    skipped: list
+    unrecognised: list
+    protections: list
+    missing_protections: list
+    out_dir: Path
+    seconds: float
+
+
+def grade(assignment: str, source_path, *, roster=None, seed: int | None = None, workers: int | None = None,
+          force: bool = False, course_dir=None, limits: Limits | None = None, progress: bool = True,
+          sandbox: Sandbox | None = None) -> Summary:
+    """Grade every submission of an assignment; see the module docstring."""
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    course_dir = Path(course_dir or ROOT).resolve()
+    if seed is not None:
+        os.environ[checks.SEED_VARIABLE] = str(int(seed))
+    checks.grading_seed()  # fails early on a malformed seed
+    source = Source.load(assignment)
+    sandbox = sandbox or Sandbox(limits or Limits())
+    out_dir = course_dir / "reports" / assignment
+    results_dir = out_dir / "results"
+    results_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="course-unpack-") as unpack:
+        found = submissions.discover(assignment, source_path, roster, Path(unpack))
+        register_assignment(course_dir, assignment)
+        todo, skipped = [], []
+        fp = seed_fingerprint()
+        for sub in found.submissions:
+            done = results_dir / f"{sub.student}.json"
+            if done.exists() and not force:
+                try:
+                    old = json.loads(done.read_text())
+                    if old.get("submission_sha256") == _sha(sub.path) and old.get("seed_fingerprint") == fp \
+                            and old.get("course_version") == course.__version__:
+                        skipped.append(sub.student)
+                        continue
+                except (OSError, json.JSONDecodeError):
+                    pass
+            todo.append(sub)
+        graded = []
+        n_workers = max(1, workers or os.cpu_count() or 1)
+        from threadpoolctl import threadpool_limits
+
+        # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
+        with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
+            futures = {pool.submit(grade_one, sub, source, sandbox, course_dir): sub for sub in todo}
+            for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
+                            disable=not progress):
+                sub = futures[fut]
+                try:
+                    res = fut.result()
+                except Exception as e:  # noqa: BLE001 - one broken submission never stops the batch
+                    res = Result(sub.student, assignment, 0.0, sum(t["points"] for t in source.tests.values()), {},
+                                 [f"grading failed: {type(e).__name__}: {str(e)[:500]}"], sub.found_as,
+                                 _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
+                                 sandbox.protections, 0.0)
+                atomic_write(results_dir / f"{sub.student}.json", json.dumps(asdict(res), indent=1))
+                graded.append(res)
+    summary = Summary(assignment, graded, skipped, [(str(p), why) for p, why in found.unrecognised],
+                      sandbox.protections, sandbox.missing, out_dir, round(time.perf_counter() - start, 2))
+    from course.grader import report
+
+    report.write_all(course_dir, assignment, summary)
+    return summary
+
+
