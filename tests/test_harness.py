@@ -95,7 +95,7 @@ def test_worst_case_examples_respect_the_threat_model_and_reproduce_the_number(r
 
 def test_opaque_model_is_attacked_with_transfer_and_queries_within_the_query_budget(logistic, data):
     _, _, X, y = data
-    r = evaluation.evaluate_defence(PredictOnly(logistic), X, y, THREAT, progress=False)
+    r = evaluation.evaluate_defence(PredictOnly(logistic), X, y, THREAT, mode="attacker", progress=False)
     assert set(r.robust) == {"transfer from surrogate", "query-based (labels)", "random noise"}
     assert r.queries["query-based (labels)"] <= THREAT.query_budget
     assert r.worst_case < r.clean_accuracy - 0.1

@@ -23,7 +23,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.utils import Bunch
 
-from course import datasets
+from course.science import datasets
 
 ABSTAIN = -1
 SIDE = 8  # the digits are 8x8 images stored as rows of 64 pixels
