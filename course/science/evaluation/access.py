@@ -74,7 +74,7 @@ class Access:
     flags: dict = field(default_factory=dict)
     scores: object = None  # X -> scores over `score_classes` (an ABSTAIN column when there is a rejection score)
     score_classes: np.ndarray | None = None
-    score_of: object = None  # obj -> the same scores of another copy of the model (for replayed randomness)
+    score_of: object = None  # obj -> the same scores, of another copy of the model
     direct: GradientView | None = None
     straight: GradientView | None = None  # BPDA: the classifier's gradient at preprocess(x)
     classifier_view: GradientView | None = None  # the classifier behind the preprocessing, on its own
@@ -82,7 +82,7 @@ class Access:
     classifier: object = None
     members: list = field(default_factory=list)
     member_classes: np.ndarray | None = None
-    replay: object = None  # () -> a fresh copy in one fixed random state (owner mode, randomised models)
+    replay: object = None  # () -> scores under one fixed draw of the randomness (owner mode, randomised models)
 
     def oracle(self) -> Counted:
         return Counted(self.target, self.scores)
@@ -163,15 +163,52 @@ def _members(model, notes):
     return usable, classes
 
 
-def _replayer(pristine, x):
-    """() -> a copy of the model in a fixed random state, a different state on each call: copies of one
-    snapshot answer with the same draws of the randomness."""
+def _generators(obj) -> list:
+    """The numpy random generators an object keeps (in its attributes, or its attributes' attributes)."""
+    kinds = (np.random.Generator, np.random.RandomState)
+    found = []
+    for value in vars(obj).values() if hasattr(obj, "__dict__") else ():
+        if isinstance(value, kinds):
+            found.append(value)
+        elif hasattr(value, "__dict__") and not isinstance(value, type):
+            found += [v for v in vars(value).values() if isinstance(v, kinds)]
+    return found
+
+
+def _state_of(gen):
+    return copy.deepcopy(gen.bit_generator.state if isinstance(gen, np.random.Generator) else gen.get_state())
+
+
+def _set_state(gen, state):
+    if isinstance(gen, np.random.Generator):
+        gen.bit_generator.state = copy.deepcopy(state)
+    else:
+        gen.set_state(state)
+
+
+def _replayer(pristine, build, x):
+    """() -> ask, where ask(X) gives the model's scores under one fixed draw of its randomness (a new draw
+    for each ask made): the generators the model keeps are set back before each question, or, when it keeps
+    none we can find, a copy of one snapshot answers."""
     runner = copy.deepcopy(pristine)
+    gens = _generators(runner)
+    scores = build(runner)
 
     def snapshot():
-        snap = copy.deepcopy(runner)
+        if gens:
+            states = [_state_of(g) for g in gens]
+
+            def ask(X):
+                for g, st in zip(gens, states):
+                    _set_state(g, st)
+                return np.asarray(scores(X), dtype=float)
+        else:
+            snap = copy.deepcopy(runner)
+
+            def ask(X):
+                return np.asarray(build(copy.deepcopy(snap))(X), dtype=float)
         runner.predict(x)  # advance the draws for the next snapshot
-        return snap
+        return ask
 
     return snapshot
 
@@ -228,5 +265,5 @@ def probe(model, X, y, *, trust: bool, mode: str, notes: list) -> Access:
     if mode == "owner" and randomised and pristine is not None:
         one, two = _copy(pristine), _copy(pristine)
         if np.array_equal(predict_labels(one, P), predict_labels(two, P)):
-            a.replay = _replayer(pristine, P[:1])
+            a.replay = _replayer(pristine, a.score_of, P[:1]) if a.score_of is not None else None
     return a

@@ -12,8 +12,6 @@ estimate uses random directions instead (NES, Ilyas et al., ICML 2018).
 """
 from __future__ import annotations
 
-import copy
-
 import numpy as np
 
 from course.science.attacks.base import margin_weights
@@ -34,11 +32,11 @@ def _directions(d, rng):
     return rng.choice([-1.0, 1.0], size=(MAX_FEATURES, d)) / np.sqrt(d)
 
 
-def finite_difference_view(scores, classes, d, rng, *, replay=None, score_of=None, samples=1, name=""):
+def finite_difference_view(scores, classes, d, rng, *, replay=None, samples=1, name=""):
     """A gradient view whose margin gradient comes from central differences of `scores` (see the module).
 
-    With `replay` (-> a copy of the model in a fixed random state) and `score_of` (copy -> its scores), the
-    differences of one gradient are all taken under one draw of the model's randomness.
+    With `replay` (() -> a score function under one fixed draw of the model's randomness), the differences of
+    one gradient are all taken under one draw.
     """
     def margin_grad(X, y, valid):
         n, dirs = len(X), _directions(X.shape[1], rng) * STEP
@@ -48,11 +46,7 @@ def finite_difference_view(scores, classes, d, rng, *, replay=None, score_of=Non
             A = np.asarray(scores(P), dtype=float).reshape(n, 2 * k + 1, -1)
             S0, J = A[:, 0], (A[:, 1:k + 1] - A[:, k + 1:]) / (2 * STEP)
         else:
-            snap = replay()
-
-            def ask(Z):
-                return np.asarray(score_of(copy.deepcopy(snap))(Z), dtype=float)
-
+            ask = replay()  # every question of this gradient under one draw of the randomness
             S0 = ask(X)
             J = np.stack([(ask(X + u) - ask(X - u)) / (2 * STEP) for u in dirs], axis=1)
         W, m, W2 = margin_weights(S0, classes, y, valid, with_second=True)
@@ -96,7 +90,7 @@ class FiniteDifferencesEOT(Attack):
         rows = np.arange(len(ctx.y)) if rows is None else rows
         X, y = ctx.X[rows], ctx.y[rows]
         view = finite_difference_view(a.scores, a.score_classes, ctx.X.shape[1], ctx.rng, replay=a.replay,
-                                      score_of=a.score_of, samples=self.samples, name=self.name)
+                                      samples=self.samples, name=self.name)
         step = budget / (4 if ctx.norm == "linf" else 3)
         start = ctx.shared.get("escalation start")  # continue from the best points the base attacks found
         X_adv = None if start is None else start[rows]
