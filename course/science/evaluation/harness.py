@@ -83,11 +83,11 @@ def _check_arguments(X, y, threat, attacks, mode):
 
 
 def _own_inputs(mode, X, X_train, X_pool):
-    """The inputs surrogates and approximations are fitted on: the owner's data, or the attacker's."""
-    for candidate in ((X_train, X_pool) if mode == "owner" else (X_pool,)):
-        if candidate is not None:
-            return np.atleast_2d(np.asarray(candidate, dtype=float))
-    return X
+    """The inputs surrogates and approximations are fitted on: the attacker's (`X_pool`), and in owner mode the
+    owner's training data too; the attacked points when there are none."""
+    given = [np.atleast_2d(np.asarray(c, dtype=float)) for c in ((X_train, X_pool) if mode == "owner" else (X_pool,))
+             if c is not None]
+    return np.vstack(given) if given else X
 
 
 def _run_base(ctx, plan, budgets, base, examples, bar):
@@ -296,7 +296,8 @@ def evaluate_defence(model, X, y, threat: ThreatModel, *, mode: str = "owner", X
                            0.0, notes, examples, mode, a.stateful)
     report.checks = checks(report)
     reasons = [c.sign for c in report.warnings()]
-    if later and reasons:
+    standing = worst[int(np.flatnonzero(np.isclose(budgets, threat.budget))[0])].max() > 0
+    if later and reasons and standing:
         report.escalation = _escalate(ctx, later, reasons, worst, examples, budgets, bar)
     bar.close()
     report.worst = SecurityCurve(budgets, worst.mean(axis=1), threat.norm, len(y), f"{label or 'model'}: worst case")

@@ -82,7 +82,8 @@ class _Search:
 
 def ray_search(is_adv, X, budget, *, norm, bounds, changeable, max_queries, rng, S0=None, search_steps=10):
     """Label-only search (see the module). is_adv(P, rows) -> whether the model's answer on each row of P
-    is an error for point rows[i] (not an abstention). Returns (X_adv within the budget, queries per point)."""
+    is an error for point rows[i] (not an abstention). A point stops when its radius is within `budget`.
+    Returns (best directions, their radii, queries per point); `points_at` turns them into points."""
     X = np.asarray(X, dtype=float)
     n, d = X.shape
     lb, ub = bounds
@@ -108,12 +109,20 @@ def ray_search(is_adv, X, budget, *, norm, bounds, changeable, max_queries, rng,
         hit = is_adv(np.clip(X[rows] + radius[:, None] * _unit_direction(D, norm), lb, ub), rows)
         used[rows] += 1
         state.update(rows, D, radius, srch, hit)
-    radius = np.where(np.isfinite(state.r), np.minimum(state.r, budget), 0.0)
-    return np.clip(X + radius[:, None] * _unit_direction(state.S, norm), lb, ub), used
+    return state.S, state.r, used
+
+
+def points_at(X, S, r, budget, *, norm, bounds):
+    """The search's points at `budget`: along each best direction, at its radius or the budget if that is smaller."""
+    radius = np.where(np.isfinite(r), np.minimum(r, budget), 0.0)
+    return np.clip(X + radius[:, None] * _unit_direction(S, norm), *bounds)
 
 
 class Boundary(Attack):
-    """Base attack in owner mode for a model that answers labels only; an escalation for every other one."""
+    """Base attack in owner mode for a model that answers labels only; an escalation for every other one.
+
+    One search serves every budget of the curve: it runs to the smallest budget (or until its queries are
+    spent), and a point counts at a budget if the radius it reached is within it."""
 
     key, name = "boundary", "boundary search (labels only)"
 
@@ -121,8 +130,7 @@ class Boundary(Attack):
         a = ctx.access
         return not a.randomised and ctx.owner and a.scores is None and a.direct is None and not a.members
 
-    def run(self, ctx, budget, rows=None):
-        rows = np.arange(len(ctx.y)) if rows is None else rows
+    def search(self, ctx, budget, rows):
         target, y = ctx.access.target, ctx.y
 
         def is_adv(P, idx):
@@ -133,10 +141,16 @@ class Boundary(Attack):
         start = ctx.shared.get("transfer", {}).get(budget)
         S0 = None if start is None else start[rows] - ctx.X[rows]
         queries = max(OWNER_QUERIES, ctx.query_budget) if ctx.owner else ctx.query_budget
-        X_adv, used = ray_search(is_adv, ctx.X[rows], budget, norm=ctx.norm, bounds=ctx.bounds,
-                                 changeable=ctx.changeable, max_queries=queries, rng=ctx.rng, S0=S0)
+        S, r, used = ray_search(is_adv, ctx.X[rows], budget, norm=ctx.norm, bounds=ctx.bounds,
+                                changeable=ctx.changeable, max_queries=queries, rng=ctx.rng, S0=S0)
         ctx.spent(self.name, used)
-        return X_adv, None
+        return S, r
+
+    def run(self, ctx, budget, rows=None):
+        if "boundary" not in ctx.shared:  # the smallest budget of the curve comes first
+            ctx.shared["boundary"] = self.search(ctx, budget, np.arange(len(ctx.y)))
+        S, r = ctx.shared["boundary"]
+        return points_at(ctx.X, S, r, budget, norm=ctx.norm, bounds=ctx.bounds), None
 
 
 class BoundaryEscalation(Boundary):
@@ -144,3 +158,8 @@ class BoundaryEscalation(Boundary):
 
     def applies(self, ctx):
         return not ctx.access.randomised and not Boundary.applies(self, ctx)
+
+    def run(self, ctx, budget, rows=None):
+        rows = np.arange(len(ctx.y)) if rows is None else rows
+        S, r = self.search(ctx, budget, rows)
+        return points_at(ctx.X[rows], S, r, budget, norm=ctx.norm, bounds=ctx.bounds), None

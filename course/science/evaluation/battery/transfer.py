@@ -2,8 +2,8 @@
 answers about inputs the attacker (or the owner) has, sent to the target as they are.
 
 Attacker's view: the attacker's own inputs and noisy copies, `threat.pool_queries` queries in all.
-Owner mode: the owner's own data (training data, if given) and a noisy copy of it, labelled by the
-model at no limit.
+Owner mode: the owner's data (training data, if given) with the attacker's, and noisy copies up to
+`threat.pool_queries`, labelled by the model at no limit.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def surrogate(ctx):
     if "surrogate" in ctx.shared:
         return ctx.shared["surrogate"]
     own, (lb, ub) = ctx.X_own, ctx.bounds
-    size = max(len(own), 2 * len(own) if ctx.owner else 0, int(ctx.shared["pool_queries"]))
+    size = max(len(own), int(ctx.shared["pool_queries"]))
     copies = max(1, -(-size // max(len(own), 1)))
     jitter = [np.clip(own + sample_ball(ctx.rng, own, ctx.stated, ctx.norm) * ctx.rng.uniform(0, 1, (len(own), 1)), lb, ub)
               for _ in range(copies - 1)]
