@@ -159,14 +159,14 @@ def _escalate(ctx, attacks, reasons, worst, examples, budgets, bar):
     """Run the escalation attacks at the stated budget on the points still defended; update the worst case.
 
     For a randomised model each point keeps the candidate (its current worst-case point, or one an
-    escalation attack found) that a larger sample of calls says is best, and its figure is a fresh
-    estimate: the minimum of noisy estimates would flatter the attacker.
+    escalation attack found) that a larger sample of calls says is best, and the figures before and after
+    are fresh estimates: the minimum of noisy estimates would flatter the attacker.
     """
     bi = int(np.flatnonzero(np.isclose(budgets, ctx.stated))[0])
     stated = float(ctx.stated)
-    before = float(worst[bi].mean())
     if ctx.access.randomised:  # which points still stand: a fresh estimate, not the minimum of noisy ones
         worst[bi] = ctx.defended(examples[stated])
+    before = float(worst[bi].mean())
     rows = np.flatnonzero(worst[bi] > 0)
     candidates, scores, found = [examples[stated][rows]], [worst[bi, rows]], {}
     ctx.shared["escalation start"] = examples[stated].copy()

@@ -97,7 +97,8 @@ class DefenceReport:
             for name, acc in esc["attacks"].items():
                 q = self.queries.get(name)
                 lines.append(f"    {name:<44} {acc:6.3f}" + (f"   ({q} queries/point)" if q else ""))
-            lines.append(f"    worst case before escalation {esc['before']:.3f}, after {esc['after']:.3f}")
+            fresh = " (fresh estimates: the model is randomised)" if self.randomised else ""
+            lines.append(f"    worst case before escalation {esc['before']:.3f}, after {esc['after']:.3f}{fresh}")
         lines.append(f"    {'WORST CASE (best attack per point)':<44} {self.worst_case:6.3f}")
         if self.unbounded_success is not None:
             lines.append(f"  unbounded attack success: {self.unbounded_success:.1%}")
