@@ -16,7 +16,7 @@ import numpy as np
 from course.science.attacks.base import evaded, predict_labels
 from course.science.evaluation.battery.base import Attack
 
-OWNER_QUERIES = 3000
+PATIENCE = 1000
 
 
 def _unit_direction(S, norm):
@@ -102,7 +102,10 @@ def ray_search(is_adv, X, budget, *, norm, bounds, changeable, max_queries, rng,
     used += 1
     state.start_search(rows[hit], S[hit], far)
     while True:
-        rows = np.flatnonzero((state.r > budget) & (used < max_queries))
+        # a point still beyond 1.5 budgets after PATIENCE queries is given up (on the course's models none of
+        # them came within the budget later)
+        hopeless = (used >= PATIENCE) & (state.r > 1.5 * budget)
+        rows = np.flatnonzero((state.r > budget) & (used < max_queries) & ~hopeless)
         if not len(rows):
             break
         D, radius, srch = state.queries(rows)
@@ -125,6 +128,7 @@ class Boundary(Attack):
     spent), and a point counts at a budget if the radius it reached is within it."""
 
     key, name = "boundary", "boundary search (labels only)"
+    owner_queries = 3000  # where it is the only attack; as an escalation, next to the others, 1000
 
     def applies(self, ctx):
         a = ctx.access
@@ -140,7 +144,7 @@ class Boundary(Attack):
 
         start = ctx.shared.get("transfer", {}).get(budget)
         S0 = None if start is None else start[rows] - ctx.X[rows]
-        queries = max(OWNER_QUERIES, ctx.query_budget) if ctx.owner else ctx.query_budget
+        queries = max(self.owner_queries, ctx.query_budget) if ctx.owner else ctx.query_budget
         S, r, used = ray_search(is_adv, ctx.X[rows], budget, norm=ctx.norm, bounds=ctx.bounds,
                                 changeable=ctx.changeable, max_queries=queries, rng=ctx.rng, S0=S0)
         ctx.spent(self.name, used)
@@ -154,7 +158,7 @@ class Boundary(Attack):
 
 
 class BoundaryEscalation(Boundary):
-    stage = "escalation"
+    stage, owner_queries = "escalation", 1000
 
     def applies(self, ctx):
         return not ctx.access.randomised and not Boundary.applies(self, ctx)
