@@ -42,7 +42,7 @@ def harness(pristine, s, mode, **kw):
 
     start = time.perf_counter()
     report = evaluate_defence(copy.deepcopy(pristine), s.X, s.y, threat(), mode=mode, X_train=s.X_train,
-                              y_train=s.y_train, X_pool=s.X_attacker, progress=False, **kw)
+                              X_pool=s.X_attacker, progress=False, **kw)
     return report, time.perf_counter() - start
 
 

@@ -194,7 +194,7 @@ def _escalate(ctx, attacks, reasons, worst, examples, budgets, bar):
 
 @single_thread
 @labels_decide_abstain
-def evaluate_defence(model, X, y, threat: ThreatModel, *, mode: str = "owner", X_train=None, y_train=None, X_pool=None,
+def evaluate_defence(model, X, y, threat: ThreatModel, *, mode: str = "owner", X_train=None, X_pool=None,
                      label: str = "", attacks=ATTACKS, repeats: int = 10, eot_samples: int = 10, steps: int = 40,
                      use_model_gradients: bool = True, unbounded: bool = True, escalate: bool = True,
                      random_state: int = 0, progress: bool = True) -> DefenceReport:
@@ -237,7 +237,8 @@ def evaluate_defence(model, X, y, threat: ThreatModel, *, mode: str = "owner", X
         query budget, queries to label surrogate data).
     mode : "owner" (default: everything you have, budgets your choice) or "attacker" (the
         public interface within the threat model's query budgets).
-    X_train, y_train : the owner's data (owner mode): surrogates and approximations are fitted on it.
+    X_train : the owner's inputs (owner mode), e.g. the training data: surrogates (labelled by the model)
+        and approximations of a preprocessing step are fitted on them, with `X_pool`.
     X_pool : inputs the attacker owns (unlabelled) for training surrogates.
     attacks : the subset of `ATTACKS` to run (those the interface allows are run).
     use_model_gradients : set False to ignore gradients a model reports about itself
@@ -262,7 +263,7 @@ def evaluate_defence(model, X, y, threat: ThreatModel, *, mode: str = "owner", X
             view.samples = int(eot_samples)
     ctx = Context(X, y, threat.norm, bounds, mask, float(threat.budget), int(threat.query_budget), a, mode,
                   np.random.default_rng(random_state), int(steps), int(eot_samples), repeats if a.randomised else 1,
-                  random_state, _own_inputs(mode, X, X_train, X_pool), y_train, notes)
+                  random_state, _own_inputs(mode, X, X_train, X_pool), notes)
     ctx.shared["pool_queries"] = threat.pool_queries
     budgets = threat.curve_budgets()
     clean_preds = [predict_labels(a.judge, X) for _ in range(ctx.repeats)]

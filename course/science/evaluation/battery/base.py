@@ -53,7 +53,6 @@ class Context:
     repeats: int
     random_state: int
     X_own: np.ndarray  # the owner's (or the attacker's) own inputs: surrogates and approximations are fitted on them
-    y_own: np.ndarray | None = None
     notes: list = field(default_factory=list)
     queries: dict = field(default_factory=dict)  # attack name -> most queries spent on one point
     shared: dict = field(default_factory=dict)  # results one attack leaves for another (e.g. transfer points)
