@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from course.science.attacks.base import margin_weights
+from course.science.attacks.base import margin_weights, valid_classes
 from course.science.attacks.gradient import GradientView, pgd_steps
 from course.science.evaluation.battery.base import Attack, restarted_pgd
 
@@ -71,7 +71,17 @@ class FiniteDifferences(Attack):
 
     def run(self, ctx, budget, rows=None):
         a = ctx.access
+        rows = np.arange(len(ctx.y)) if rows is None else rows
         view = finite_difference_view(a.scores, a.score_classes, ctx.X.shape[1], ctx.rng, name=self.name)
+        if "flat" not in ctx.shared:  # shattered gradients (rounding inside): most features do not move the scores
+            probe = rows[:50]
+            G, _ = view.grad_and_scores(ctx.X[probe], ctx.y[probe], valid_classes(view.classes))
+            ctx.shared["flat"] = float(np.mean(G == 0))
+            if ctx.shared["flat"] > 0.5:
+                ctx.notes.append(f"finite differences: {ctx.shared['flat']:.0%} of the partial derivatives are exactly 0 "
+                                 "(shattered gradients); that attack was not run")
+        if ctx.shared["flat"] > 0.5:
+            return ctx.X[rows].copy(), None
         return restarted_pgd(ctx, view, budget, restarts=1, steps=ctx.steps, rows=rows)
 
 
