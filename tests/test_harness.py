@@ -95,7 +95,7 @@ def test_worst_case_examples_respect_the_threat_model_and_reproduce_the_number(r
 
 def test_opaque_model_is_attacked_with_transfer_and_queries_within_the_query_budget(logistic, data):
     _, _, X, y = data
-    r = evaluation.evaluate_defence(PredictOnly(logistic), X, y, THREAT, progress=False)
+    r = evaluation.evaluate_defence(PredictOnly(logistic), X, y, THREAT, mode="attacker", progress=False)
     assert set(r.robust) == {"transfer from surrogate", "query-based (labels)", "random noise"}
     assert r.queries["query-based (labels)"] <= THREAT.query_budget
     assert r.worst_case < r.clean_accuracy - 0.1
@@ -236,3 +236,92 @@ def test_a_model_that_writes_into_its_input_does_not_corrupt_the_evaluation(logi
     r = evaluation.evaluate_defence(Scribbler(logistic), X, y, THREAT, progress=False, attacks=("random",), unbounded=False)
     assert np.array_equal(X, X_keep)
     assert r.clean_accuracy == pytest.approx(evaluation.accuracy(logistic, X, y))
+
+
+# --------------------------------------------------------------------------- owner mode, escalation (issue 12)
+class History(PredictOnly):
+    """A stateful defence: a query it has seen before is answered ABSTAIN."""
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.seen = set()
+
+    def predict(self, X):
+        X = np.asarray(X, dtype=float)
+        keys = [row.tobytes() for row in X]
+        out = np.where([k in self.seen for k in keys], evaluation.ABSTAIN, self._m.predict(X))
+        self.seen.update(keys)
+        return out
+
+
+class Gate(PredictOnly):
+    """An abstaining detector that offers its rule's score (rejection_score > 0: ABSTAIN) and probabilities."""
+
+    classes_ = np.arange(10)
+
+    def rejection_score(self, X):
+        return np.asarray(X, dtype=float)[:, 0] - 0.5  # rejects images whose first pixel is bright
+
+    def predict_proba(self, X):
+        return self._m.predict_proba(X)
+
+    def predict(self, X):
+        return np.where(self.rejection_score(X) > 0, evaluation.ABSTAIN, self._m.predict(X))
+
+
+def test_mode_must_be_owner_or_attacker(logistic, data):
+    _, _, X, y = data
+    with pytest.raises(ValueError, match="mode"):
+        evaluation.evaluate_defence(logistic, X, y, THREAT, mode="insider")
+
+
+def test_owner_mode_attacks_a_label_only_model_with_a_boundary_search(logistic, data):
+    _, _, X, y = data
+    r = evaluation.evaluate_defence(PredictOnly(logistic), X[:60], y[:60], THREAT, unbounded=False, progress=False)
+    assert r.mode == "owner" and "boundary search (labels only)" in r.robust
+    assert r.robust["boundary search (labels only)"] < r.clean_accuracy - 0.3
+    assert np.abs(r.examples[0.1] - X[:60]).max() <= 0.1 + 1e-9
+
+
+def test_a_stateful_model_is_judged_on_fresh_copies(logistic, data):
+    _, _, X, y = data
+    r = evaluation.evaluate_defence(History(logistic), X[:60], y[:60], THREAT, mode="attacker", unbounded=False,
+                                    progress=False)
+    assert r.stateful and not r.randomised
+    assert r.clean_abstain_rate == 0  # the points are scored as a first contact, not against the history
+    assert r.worst_case == pytest.approx(evaluation.accuracy_under_attack(logistic, r.examples[0.1], y[:60]))
+
+
+def test_a_rejection_score_becomes_an_abstain_column(logistic, data):
+    _, _, X, y = data
+    r = evaluation.evaluate_defence(Gate(logistic), X[:60], y[:60], THREAT, attacks=("white-box", "random"),
+                                    unbounded=False, escalate=False, progress=False)
+    assert r.access["rejection score"] and r.access["scores"]
+    assert "PGD, finite-difference gradients" in r.robust
+    p = Gate(logistic).predict(r.examples[0.1])
+    assert np.mean((p != y[:60]) & (p != evaluation.ABSTAIN)) == pytest.approx(1 - r.worst_case)
+
+
+def test_a_warning_sign_escalates_and_both_figures_are_reported(logistic, data):
+    _, _, X, y = data
+    r = evaluation.evaluate_defence(Shattered(logistic), X[:60], y[:60], THREAT, progress=False)
+    esc = r.escalation
+    assert "black-box beats white-box" in esc["reasons"]
+    assert esc["after"] <= esc["before"] and r.worst_case == pytest.approx(esc["after"])
+    assert "boundary search (labels only)" in esc["attacks"]
+    assert "escalation (because: " in r.summary()
+    quiet = evaluation.evaluate_defence(Shattered(logistic), X[:60], y[:60], THREAT, escalate=False, progress=False)
+    assert not quiet.escalation
+
+
+def test_owner_mode_attacks_the_members_of_a_hard_vote(data):
+    from sklearn.ensemble import VotingClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    Xtr, ytr, X, y = data
+    vote = VotingClassifier([("logistic", models.fit("logistic", Xtr, ytr)), ("tree", DecisionTreeClassifier(max_depth=8)),
+                             ("mlp", models.fit("mlp", Xtr, ytr, hidden=(32,)))], voting="hard").fit(Xtr, ytr)
+    r = evaluation.evaluate_defence(vote, X[:60], y[:60], THREAT, attacks=("white-box",), unbounded=False,
+                                    progress=False)
+    assert r.access["members"] and "white-box PGD on the members" in r.robust
+    assert r.worst_case < r.clean_accuracy - 0.3

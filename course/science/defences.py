@@ -22,6 +22,13 @@ The hooks (all optional except `predict`)
     ``predict(X) == classifier.predict(preprocess(X))``. The transformation may be
     non-differentiable (rounding) or random (noise): an attacker who knows it is there attacks
     straight through it (BPDA) and averages over its randomness (EOT).
+``rejection_score(X)``
+    a defence that abstains by its own rule (a detector, an out-of-distribution test) and whose
+    `decision_function` has no ABSTAIN column can offer the rule's score: above 0 where it
+    answers ABSTAIN. The harness adds it to the scores as an ABSTAIN column, so that its attacks
+    look for inputs that are misclassified *and* accepted.
+``estimators_`` or ``members``
+    an ensemble; in owner mode the harness attacks the members it can differentiate together.
 
 Believed mitigations (M1 in the course's catalogue; each breaks under an adaptive attack):
 `Secret` (the model behind an API), `Preprocessed` with `squeeze` / `median_smoothing` /
