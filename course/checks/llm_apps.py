@@ -27,8 +27,10 @@ A = "11-llm-apps"
 BUDGET = 8  # edits per prompt
 QUERIES = 1000  # guardrail queries per prompt
 N_PROMPTS = 24
-MIN_EVADED = 0.35  # share of the injections that must get through the guardrail and still work
-MARGIN = 0.25  # ... and at least this much more than the best baseline without queries
+# Calibrated on 80 data seeds (60 derived from grading seeds, 1-20): the course's greedy attack gets at least 21%
+# through, recipes without queries at most 17% (24 injections a check; 4 points a prompt).
+MIN_EVADED = 0.20  # share of the injections that must get through the guardrail and still work
+MARGIN = 0.20  # ... and at least this much more than the best baseline without queries
 MAX_DOCS, MAX_WORDS = 3, 60
 N_TARGETS = 6
 MIN_STEERED = 5  # of N_TARGETS

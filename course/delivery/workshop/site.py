@@ -130,12 +130,13 @@ def static_widgets(nb) -> None:
 
 
 def _lesson_links(markdown: str, slugs: set) -> str:
-    """Links to another lesson's .ipynb become links to its page."""
+    """Links to another lesson's .ipynb become links to its page; a link to an exercise in the learner's
+    workspace (the site does not host exercises) keeps its text and loses the link."""
     def repl(m):
         target = m.group(2)
         stem = Path(urlsplit(target).path).stem
-        if target.endswith(".ipynb") and stem in slugs and "://" not in target:
-            return f"{m.group(1)}({stem}.html)"
+        if target.endswith(".ipynb") and "://" not in target:
+            return f"{m.group(1)}({stem}.html)" if stem in slugs else m.group(1)[1:-1]
         return m.group(0)
     return re.sub(r"(\[[^\]]*\])\(([^)\s]+)\)", repl, markdown)
 
