@@ -386,16 +386,23 @@ def show_result(answers) -> dict:
     Which items were right is not shown: the same items come back at the end of the course, and
     the explanations with them (`after`).
     """
-    found = problems(answers)
-    if found:
-        print("Your answers are not complete yet, so there is no result to show:")
-        for p in found:
-            print("  -", p)
+    if _incomplete(answers, "Your answers are not complete yet, so there is no result to show:"):
         return {}
     show_table(["", "belief", "correct", "held firmly but wrong"],
                [(m, belief, f"{round(share * n):d} of {n}", str(len(firm) or "")) for m, belief, share, n, firm in summary(answers)])
-    plots.belief_comparison(score(answers), n_items=n_items(), title="Your mental-model check")
-    return score(answers)
+    scores = score(answers)
+    plots.belief_comparison(scores, n_items=n_items(), title="Your mental-model check")
+    return scores
+
+
+def _incomplete(answers, heading: str) -> bool:
+    """Print what is missing from an answer set under `heading`; True when something is."""
+    found = problems(answers)
+    if found:
+        print(heading)
+        for p in found:
+            print("  -", p)
+    return bool(found)
 
 
 # --------------------------------------------------------------------------- saving
@@ -506,11 +513,7 @@ def after(answers, before=None) -> dict:
     `before` defaults to the answers saved by exercise 00 (`load("before")`). Returns
     `compare(before, answers)`, or the plain scores when no "before" is found.
     """
-    found = problems(answers)
-    if found:
-        print("Your answers are not complete yet:")
-        for p in found:
-            print("  -", p)
+    if _incomplete(answers, "Your answers are not complete yet:"):
         return {}
     save(answers, phase="after")
     if before is None:
