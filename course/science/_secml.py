@@ -33,17 +33,17 @@ def _import():
     os.makedirs(os.environ["SECML_HOME_DIR"], exist_ok=True)
     root_handlers = list(logging.root.handlers)
     with quiet():
-        from secml.adv.attacks.evasion import CAttackEvasionPGD, CAttackEvasionPGDLS
+        from secml.adv.attacks.evasion import CAttackEvasionPGDLS
         from secml.array import CArray
         from secml.ml.classifiers import CClassifier
     # secml adds a handler to the root logger that prints every library's log records to stdout
     for handler in list(logging.root.handlers):
         if handler not in root_handlers:
             logging.root.removeHandler(handler)
-    return CArray, CClassifier, CAttackEvasionPGD, CAttackEvasionPGDLS
+    return CArray, CClassifier, CAttackEvasionPGDLS
 
 
-CArray, CClassifier, CAttackEvasionPGD, CAttackEvasionPGDLS = _import()
+CArray, CClassifier, CAttackEvasionPGDLS = _import()
 
 
 class Differentiable(CClassifier):
@@ -76,8 +76,8 @@ class Differentiable(CClassifier):
         return CArray(g.ravel())
 
 
-def make_attack(model, n_features, *, method, distance, dmax, lb, ub, solver_params, y_target=None, init_points=None):
-    """secml's evasion attack on a course model. With `init_points`, each point is also attacked
+def make_attack(model, n_features, *, distance, dmax, lb, ub, solver_params, y_target=None, init_points=None):
+    """secml's PGD-LS evasion attack on a course model (the course's own PGD is attacks.gradient.pgd_steps). With `init_points`, each point is also attacked
     from the nearest of those points of another class (secml's "double init"), which escapes
     the flat regions far from an RBF model's support vectors where gradients vanish."""
     clf = Differentiable(model, n_features)
@@ -87,9 +87,8 @@ def make_attack(model, n_features, *, method, distance, dmax, lb, ub, solver_par
 
         pts = np.asarray(init_points, dtype=float)
         init_ds = CDataset(CArray(pts), CArray(np.argmax(models.decision_scores(model, pts), axis=1)))
-    cls = {"pgd": CAttackEvasionPGD, "pgd-ls": CAttackEvasionPGDLS}[method]
     with quiet():
-        return cls(
+        return CAttackEvasionPGDLS(
             classifier=clf, double_init=init_ds is not None, double_init_ds=init_ds, distance=distance, dmax=float(dmax),
             lb=lb, ub=ub, y_target=y_target, solver_params=solver_params,
         )

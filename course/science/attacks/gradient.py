@@ -112,7 +112,7 @@ def evade(
     solver = {"eta": eta, "eta_min": eta / 10.0, "eta_max": None, "max_iter": int(steps), "eps": 1e-6}
     target = None if y_target is None else classes.index(y_target)
     attack = _secml.make_attack(
-        model, d, method=method, distance=distance, dmax=dmax, lb=lb, ub=ub,
+        model, d, distance=distance, dmax=dmax, lb=lb, ub=ub,
         solver_params=solver, y_target=target, init_points=X if init_points is None else init_points,
     )
     X_adv = np.empty_like(X)
