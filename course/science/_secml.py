@@ -77,9 +77,11 @@ class Differentiable(CClassifier):
 
 
 def make_attack(model, n_features, *, distance, dmax, lb, ub, solver_params, y_target=None, init_points=None):
-    """secml's PGD-LS evasion attack on a course model (the course's own PGD is attacks.gradient.pgd_steps). With `init_points`, each point is also attacked
-    from the nearest of those points of another class (secml's "double init"), which escapes
-    the flat regions far from an RBF model's support vectors where gradients vanish."""
+    """secml's PGD-LS evasion attack on a course model (the course's own PGD is `attacks.gradient.pgd_steps`).
+
+    With `init_points`, each point is also attacked from the nearest of those points of another class
+    (secml's "double init"), which escapes the flat regions far from an RBF model's support vectors
+    where gradients vanish."""
     clf = Differentiable(model, n_features)
     init_ds = None
     if init_points is not None and len(init_points):
