@@ -47,6 +47,10 @@ def _grade(args) -> int:
               "anyone can compute the hidden data", file=sys.stderr)
     limits = Limits(wall_seconds=args.wall, cell_seconds=args.cell_timeout, memory_bytes=args.memory_mb * 2**20)
     sandbox = Sandbox(limits, use_bwrap=not args.no_sandbox)
+    broken = sandbox.probe() if sandbox.bwrap else ""
+    if broken:  # installed, but cannot start here (user namespaces restricted): as good as missing
+        print(f"course grade: WARNING: {broken}", file=sys.stderr)
+        sandbox = Sandbox(limits, use_bwrap=False)
     if sandbox.missing:
         for m in sandbox.missing:
             print(f"course grade: WARNING: {m}", file=sys.stderr)

@@ -911,8 +911,9 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
                 notebooks[sub.student] = nbcourse.read_notebook(sub.path)
             except nbcourse.GradingError:
                 notebooks[sub.student] = None
+        copies = integrity.flags(source, notebooks)  # once per cohort: every pair of learners
         for sub in found.submissions:
-            sub.notes += integrity.flags(source, notebooks).get(sub.student, [])
+            sub.notes += copies.get(sub.student, [])
         register_assignment(course_dir, assignment)
         todo, skipped = [], []
         for sub in found.submissions:
