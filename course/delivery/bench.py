@@ -136,3 +136,37 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
         "note": "nbgrader here runs unsandboxed and writes no feedback; course grade includes the sandbox, "
                 "the trusted checks, feedback HTML and reports",
     }
+
+
+def dask_scaling(n: int = 200, assignment: str = "01-ml-recap", scheduler: str = "local", cell_timeout: int = 30) -> dict:
+    """Grade the same n submissions on a local Dask cluster of 1 worker, then of 2 workers; time both."""
+    import tempfile
+
+    from course.grader import dask_grading
+    from course.grader.sandbox import Limits
+
+    if scheduler != "local":
+        raise ValueError("the scaling benchmark starts its own clusters: use --scheduler local")
+    out = {"submissions": n, "assignment": assignment}
+    with tempfile.TemporaryDirectory(prefix="course-bench-dask-") as tmp:
+        tmp = Path(tmp)
+        kinds = _cohort(assignment, n, tmp / "submitted")
+        for workers in (1, 2):
+            course_dir = tmp / f"cg{workers}"
+            course_dir.mkdir()
+            start = time.perf_counter()
+            summary = dask_grading.grade(assignment, tmp / "submitted", scheduler="local", workers=workers,
+                                         course_dir=course_dir, limits=Limits(cell_seconds=cell_timeout), progress=False)
+            seconds = time.perf_counter() - start
+            scores: dict = {}
+            for r in summary.graded:
+                scores.setdefault(kinds[r.student], []).append(r.score)
+            out[f"{workers}_worker"] = {
+                "seconds": round(seconds, 1), "submissions_per_minute": round(60 * len(summary.graded) / seconds, 1),
+                "graded": len(summary.graded), "lost": len(summary.lost),
+                "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
+                                 for k in ("run", "judge", "record")},
+                "mean_score_by_kind": {k: round(sum(v) / len(v), 2) for k, v in scores.items()}}
+    out["speedup_2_vs_1"] = round(out["1_worker"]["seconds"] / out["2_worker"]["seconds"], 2)
+    out["note"] = "cluster start included; the one writer records every submission in this process"
+    return out

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import concurrent.futures as cf
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -883,23 +884,36 @@ class Summary:
     missing: list = field(default_factory=list)  # (student_id, name): on the roster, no submission
     layout: str = ""
     public_seed: bool = False
+    lost: list = field(default_factory=list)  # (student, why): tasks that did not finish; no result written
 
 
-def grade(assignment: str, source_path, *, roster=None, seed: int | None = None, workers: int | None = None,
-          force: bool = False, course_dir=None, limits: Limits | None = None, progress: bool = True,
-          sandbox: Sandbox | None = None) -> Summary:
-    """Grade every submission of an assignment; see the module docstring."""
-    from tqdm.auto import tqdm
+@dataclass
+class Batch:
+    """What a grading run works on: the source, the submissions found, those to grade and those already done."""
 
+    source: Source
+    found: object  # submissions.Found
+    todo: list
+    skipped: list
+    results_dir: Path
+    course_dir: Path
+    start: float
+
+
+@contextlib.contextmanager
+def batch(assignment: str, source_path, *, roster=None, seed: int | None = None, force: bool = False, course_dir=None):
+    """Find the submissions, flag copies (once per cohort), register the assignment, and skip finished work.
+
+    Resumable: a learner whose result file matches the submission, the grading seed and the course version
+    is not graded again (unless `force`). Results under another grading seed are never mixed in.
+    """
     start = time.perf_counter()
     course_dir = Path(course_dir or ROOT).resolve()
     if seed is not None:
         os.environ[checks.SEED_VARIABLE] = str(int(seed))
     checks.grading_seed()  # fails early on a malformed seed
     source = Source.load(assignment)
-    sandbox = sandbox or Sandbox(limits or Limits())
-    out_dir = course_dir / "reports" / assignment
-    results_dir = out_dir / "results"
+    results_dir = course_dir / "reports" / assignment / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-unpack-") as unpack:
         found = submissions.discover(assignment, source_path, roster, Path(unpack))
@@ -917,42 +931,69 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
         register_assignment(course_dir, assignment)
         todo, skipped = [], []
         for sub in found.submissions:
-            done = results_dir / f"{sub.student}.json"
-            if done.exists() and not force:
-                try:
-                    old = json.loads(done.read_text())
-                    if old.get("submission_sha256") == _sha(sub.path) and old.get("seed_fingerprint") == fp \
-                            and old.get("course_version") == course.__version__:
-                        skipped.append(sub.student)
-                        continue
-                except (OSError, json.JSONDecodeError):
-                    pass
-            todo.append(sub)
+            if not force and is_done(results_dir / f"{sub.student}.json", sub, fp):
+                skipped.append(sub.student)
+            else:
+                todo.append(sub)
+        yield Batch(source, found, todo, skipped, results_dir, course_dir, start)
+
+
+def is_done(result_file: Path, sub: submissions.Submission, fingerprint: str) -> bool:
+    """Whether this learner's result on disk is for this very submission, grading seed and course version."""
+    if not result_file.exists():
+        return False
+    try:
+        old = json.loads(result_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return old.get("submission_sha256") == _sha(sub.path) and old.get("seed_fingerprint") == fingerprint \
+        and old.get("course_version") == course.__version__
+
+
+def failed_result(sub: submissions.Submission, source: Source, error: Exception, protections: list) -> Result:
+    """A submission whose grading broke (one broken submission never stops the batch)."""
+    return Result(sub.student, source.assignment, 0.0, sum(t["points"] for t in source.tests.values()), {},
+                  [f"grading failed: {type(error).__name__}: {str(error)[:500]}"], sub.found_as,
+                  _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__, protections, 0.0)
+
+
+def save_result(b: Batch, res: Result) -> None:
+    atomic_write(b.results_dir / f"{res.student}.json", json.dumps(asdict(res), indent=1))
+
+
+def finish(b: Batch, graded: list, protections: list, missing_protections: list) -> Summary:
+    """The summary, and every report written from the result files (the one writer does this)."""
+    out_dir = b.course_dir / "reports" / b.source.assignment
+    summary = Summary(b.source.assignment, graded, b.skipped, [(str(p), why) for p, why in b.found.unrecognised],
+                      protections, missing_protections, out_dir, round(time.perf_counter() - b.start, 2),
+                      b.found.unmatched, b.found.missing, b.found.layout, public_seed_used())
+    from course.grader import report
+
+    report.write_all(b.course_dir, b.source.assignment, summary)
+    return summary
+
+
+def grade(assignment: str, source_path, *, roster=None, seed: int | None = None, workers: int | None = None,
+          force: bool = False, course_dir=None, limits: Limits | None = None, progress: bool = True,
+          sandbox: Sandbox | None = None) -> Summary:
+    """Grade every submission of an assignment on this machine; see the module docstring."""
+    from threadpoolctl import threadpool_limits
+    from tqdm.auto import tqdm
+
+    sandbox = sandbox or Sandbox(limits or Limits())
+    with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir) as b:
         graded = []
         n_workers = max(1, workers or os.cpu_count() or 1)
-        from threadpoolctl import threadpool_limits
-
         # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
         with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = {pool.submit(grade_one, sub, source, sandbox, course_dir): sub for sub in todo}
+            futures = {pool.submit(grade_one, sub, b.source, sandbox, b.course_dir): sub for sub in b.todo}
             for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
                             disable=not progress):
                 sub = futures[fut]
                 try:
                     res = fut.result()
                 except Exception as e:  # noqa: BLE001 - one broken submission never stops the batch
-                    res = Result(sub.student, assignment, 0.0, sum(t["points"] for t in source.tests.values()), {},
-                                 [f"grading failed: {type(e).__name__}: {str(e)[:500]}"], sub.found_as,
-                                 _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                                 sandbox.protections, 0.0)
-                atomic_write(results_dir / f"{sub.student}.json", json.dumps(asdict(res), indent=1))
+                    res = failed_result(sub, b.source, e, sandbox.protections)
+                save_result(b, res)
                 graded.append(res)
-    summary = Summary(assignment, graded, skipped, [(str(p), why) for p, why in found.unrecognised],
-                      sandbox.protections, sandbox.missing, out_dir, round(time.perf_counter() - start, 2),
-                      found.unmatched, found.missing, found.layout, public_seed_used())
-    from course.grader import report
-
-    report.write_all(course_dir, assignment, summary)
-    return summary
-
-
+    return finish(b, graded, sandbox.protections, sandbox.missing)
