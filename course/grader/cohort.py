@@ -687,6 +687,9 @@ def run_and_judge(source: Source, submitted_nb, sandbox: Sandbox, flags=(), scra
             session = SandboxSession(sandbox, scratch, "submission.ipynb")
             executed = session.receive()
             phases["run"] = round(time.perf_counter() - start, 2)
+            for k, v in ((executed or {}).get("timings") or {}).items():  # the runner's own account (untrusted)
+                if isinstance(v, (int, float)) and k in ("imports", "kernel_start", "cells"):
+                    phases[f"run_{k}"] = float(v)
             if executed is None or executed.get("event") != "executed":
                 flags.append(_why_stopped(session))
                 executed = None
