@@ -138,6 +138,14 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
     }
 
 
+def _per_worker(graded) -> dict:
+    counts: dict = {}
+    for r in graded:
+        who = str(r.phases.get("worker", "?"))
+        counts[who] = counts.get(who, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def dask_scaling(n: int = 200, assignment: str = "01-ml-recap", scheduler: str = "local", cell_timeout: int = 30) -> dict:
     """Grade the same n submissions on a local Dask cluster of 1 worker, then of 2 workers; time both."""
     import tempfile
@@ -164,6 +172,7 @@ def dask_scaling(n: int = 200, assignment: str = "01-ml-recap", scheduler: str =
             out[f"{workers}_worker"] = {
                 "seconds": round(seconds, 1), "submissions_per_minute": round(60 * len(summary.graded) / seconds, 1),
                 "graded": len(summary.graded), "lost": len(summary.lost),
+                "submissions_per_worker": _per_worker(summary.graded),
                 "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
                                  for k in ("run", "judge", "record")},
                 "mean_score_by_kind": {k: round(sum(v) / len(v), 2) for k, v in scores.items()}}
