@@ -297,3 +297,21 @@ def test_figure_alt_text_says_what_the_figure_shows():
     plt.close("all")
     assert figures.slider_states([0.0, 0.5, 1.0, 1.5, 2.0]) == [0.0, 1.0, 2.0]
     assert figures.slider_states([3]) == [3] and figures.slider_states([]) == []
+
+
+def test_the_readme_lists_only_the_systems_the_course_installs_on():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Supported systems"):]
+    section = section[:section.index("\n## ")]
+    yes, _, no = section.partition("**Not installable**")
+    assert "**Installable**" in yes and no, "the section has an Installable and a Not installable part"
+    data = json.loads(bundle.SUPPORTED.read_text())
+    assert set(data["platforms"]) == set(bundle.PLATFORMS), "supported.json covers every platform: run course bundle --check-platforms"
+    for plat, result in data["platforms"].items():
+        name = bundle.PLATFORM_NAMES[plat]
+        if result["installable"]:
+            assert name in yes and name not in no, f"{name} is installable (supported.json) but the README does not say so"
+        else:
+            assert name in no and name not in yes, f"{name} is not installable ({result['missing']}) but the README lists it"
+            for pin in result["missing"]:
+                assert pin.split("==")[0] in no, f"the README does not name {pin}, the missing wheel on {name}"

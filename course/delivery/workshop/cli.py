@@ -36,6 +36,17 @@ def _cmd_site(args) -> int:
 
 
 def _cmd_bundle(args) -> int:
+    if args.check_platforms:
+        from course.delivery.workshop.bundle import SUPPORTED, check_platforms
+
+        try:
+            result = check_platforms(args.python)
+        except RuntimeError as e:
+            print(f"course bundle: {e}", file=sys.stderr)
+            return 2
+        ok = [p for p, r in result["platforms"].items() if r["installable"]]
+        print(f"{SUPPORTED}: installable on {', '.join(ok) or 'no platform'}; update the README's list to match")
+        return 0
     try:
         report = build_bundle(Path(args.out) if args.out else None, platforms=args.platform or None,
                               python=args.python, with_tests=not args.no_tests, ref=args.ref)
@@ -124,6 +135,8 @@ def add_commands(subparsers) -> None:
     b.add_argument("--out", help="output folder (default: build/bundle/aml-course-bundle)")
     b.add_argument("--no-tests", action="store_true", help="leave out the test tools (pytest)")
     b.add_argument("--ref", default="HEAD", help="git revision to archive (default: HEAD)")
+    b.add_argument("--check-platforms", action="store_true",
+                   help="only resolve the wheels of every platform (no download) and write workshop/bundle/supported.json")
     b.set_defaults(func=_cmd_bundle)
     q = subparsers.add_parser("questionnaire", help="the mental-model check on paper: print the sheet, enter answers, sum up")
     q.add_argument("action", choices=["sheet", "enter", "summary"])
