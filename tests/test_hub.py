@@ -9,6 +9,7 @@ and 0. The round-trip time is written to test-artifacts/hub-round-trip.json.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pwd
@@ -158,8 +159,8 @@ def _answer(blank: dict, solution: Path) -> dict:
     return filled
 
 
-@pytest.mark.slow
-def test_hub_round_trip_release_fetch_submit_collect_autograde():
+def _hub_prerequisites() -> Path:
+    """Skip (locally) or fail (in CI) unless the hub can run here; return its user environment."""
     require("configurable-http-proxy")
     if shutil.which("useradd", path=SBIN_PATH) is None:
         require("useradd")  # skips locally, fails in CI
@@ -169,20 +170,34 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
     if not Path(hub.HUB_PYTHON).exists():
         message = f"{hub.HUB_PYTHON} (the hub's interpreter, readable by every user) is missing"
         pytest.fail(message) if IN_CI else pytest.skip(message)
-
     env_dir = hub.ensure_hub_env()  # built by .ci/install-system; built here if missing (~90 s)
     hub.install_course(env_dir)     # this checkout's course package, as a room's admin would
-    ARTIFACTS.mkdir(exist_ok=True)
+    return env_dir
 
-    _remove_users(USERS)  # leftovers of an interrupted run
+
+@contextlib.contextmanager
+def hub_on_loopback(instructors: list, learners: list, extra_env: dict | None = None):
+    """workshop/hub/jupyterhub_config.py running on loopback (test authenticator, local spawner).
+
+    Yields a dict: url, api, admin (a token of the workshop-admin service), log (a function
+    returning the hub's log so far), base (its folder), env_dir. On exit the hub stops every
+    server and the proxy, and the accounts are removed.
+    """
+    env_dir = _hub_prerequisites()
+    users = [*instructors, *learners]
+    _remove_users(users)  # leftovers of an interrupted run
     base = Path(tempfile.mkdtemp(prefix="aml-hub-", dir="/tmp"))
     base.chmod(0o755)
-    exchange, configs, state = base / "exchange", base / "config", base / "state"
+    exchange, configs, state, repo = base / "exchange", base / "config", base / "state", base / "repo"
     exchange.mkdir()
     exchange.chmod(0o777)
     for role in ("instructor", "learner"):
         shutil.copytree(ROOT / "workshop" / "hub" / role, configs / role)
-    subprocess.run(["chmod", "-R", "a+rX", str(configs)], check=True)
+    shutil.copy2(ROOT / "workshop" / "hub" / "start-server.py", configs / "start-server.py")
+    for part in ("lessons", "exercises"):  # the course checkout the servers copy into ~/my-work
+        shutil.copytree(ROOT / part, repo / part, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    shutil.copy2(ROOT / "run.py", repo / "run.py")
+    subprocess.run(["chmod", "-R", "a+rX", str(configs), str(repo)], check=True)
 
     port, hub_port, proxy_port = _free_port(), _free_port(), _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -191,6 +206,7 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
     env.update({
         "PATH": f"{env_dir / 'bin'}{os.pathsep}{SBIN_PATH}",  # the hub runs useradd
         "AML_HUB_AUTH": "dummy",
+        "AML_HUB_SPAWNER": "local",  # no systemd in a test container: limits are not enforced here
         "AML_HUB_BIND_URL": url,
         "AML_HUB_HUB_BIND_URL": f"http://127.0.0.1:{hub_port}",
         "AML_HUB_PROXY_API_URL": f"http://127.0.0.1:{proxy_port}",
@@ -198,121 +214,141 @@ def test_hub_round_trip_release_fetch_submit_collect_autograde():
         "AML_HUB_CONFIG_DIRS": str(configs),
         "AML_HUB_USER_ENV": str(env_dir),
         "AML_HUB_EXCHANGE": str(exchange),
+        "AML_HUB_REPO": str(repo),
         "AML_HUB_COURSE_ID": COURSE_ID,
-        "AML_HUB_INSTRUCTORS": INSTRUCTOR,
-        "AML_HUB_LEARNERS": ",".join(LEARNERS),
+        "AML_HUB_INSTRUCTORS": ",".join(instructors),
+        "AML_HUB_LEARNERS": ",".join(learners),
         "AML_HUB_API_TOKEN": admin,
+        **(extra_env or {}),
     })
     log_file = base / "hub.log"
     log = open(log_file, "w")
     hub_process = subprocess.Popen([str(env_dir / "bin" / "jupyterhub"), "-f", str(ROOT / "workshop" / "hub" / "jupyterhub_config.py")],
-                           cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                   cwd=base, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     read_log = lambda: log_file.read_text(errors="replace")  # noqa: E731
     api = f"{url}/hub/api"
     try:
         _wait("the hub's API", lambda: hub_process.poll() is None and _call("GET", f"{api}/", admin, timeout=5)[0] == 200,
               timeout=90, log=read_log)
         assert hub_process.poll() is None, read_log()[-4000:]
-
-        # The hub created the system accounts of its roster (LocalAuthenticator.create_system_users).
-        for u in USERS:
-            pwd.getpwnam(u)
-        status, _, groups = _call("GET", f"{api}/groups", admin)
-        assert status == 200
-        members = {g["name"]: set(g["users"]) for g in groups}
-        assert members[f"formgrade-{COURSE_ID}"] == {INSTRUCTOR}
-        assert members[f"nbgrader-{COURSE_ID}"] == set(LEARNERS)
-
-        # The instructor's course folder: the repository's solutions/ with its nbgrader_config.py.
-        teacher = pwd.getpwnam(INSTRUCTOR)
-        course_dir = Path(teacher.pw_dir) / "aml-course"
-        shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course_dir / "solutions" / ASSIGNMENT,
-                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-        shutil.copy2(ROOT / "nbgrader_config.py", course_dir / "nbgrader_config.py")
-        subprocess.run(["chown", "-R", f"{teacher.pw_uid}:{teacher.pw_gid}", str(course_dir)], check=True)
-
-        for u in USERS:
-            status, _, _ = _call("POST", f"{api}/users/{u}/server", admin)
-            assert status in (201, 202), f"starting {u}'s server: HTTP {status}\n{read_log()[-3000:]}"
-
-        def ready():
-            return all(_call("GET", f"{api}/users/{u}", admin)[2].get("servers", {}).get("", {}).get("ready") for u in USERS)
-
-        _wait("three single-user servers", ready, timeout=180, interval=2, log=read_log)
-        tokens = {}
-        for u in USERS:
-            status, _, body = _call("POST", f"{api}/users/{u}/tokens", admin, body={"note": "hub test", "expires_in": 3600})
-            assert status in (200, 201), f"token for {u}: HTTP {status} {body}"
-            tokens[u] = body["token"]
-
-        def on(user, method, path, **kw):
-            return _call(method, f"{url}/user/{user}/{path}", tokens[user], **kw)
-
-        # The formgrader's CSP fix holds for the instructor only; learners have no formgrader.
-        status, headers, _ = on(INSTRUCTOR, "GET", "formgrader")
-        assert status == 200, f"formgrader: HTTP {status}"
-        assert "frame-ancestors 'self'" in headers.get("Content-Security-Policy", ""), dict(headers)
-        status, headers, _ = on(LEARNERS[0], "GET", "lab")
-        assert status == 200 and "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), dict(headers)
-        assert on(LEARNERS[0], "GET", "formgrader/api/status")[0] == 404
-
-        start = time.perf_counter()
-        fg = f"formgrader/api/assignment/{ASSIGNMENT}"
-        for action in ("assign", "release"):
-            status, _, body = on(INSTRUCTOR, "POST", f"{fg}/{action}", timeout=300)
-            assert status == 200 and body.get("success"), f"{action}: HTTP {status} {body}"
-        released = time.perf_counter()
-
-        nb_path = f"{COURSE_ID}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-        for learner in LEARNERS:
-            status, _, listing = on(learner, "GET", f"assignments?course_id={COURSE_ID}")
-            assert status == 200, listing
-            assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "released" for a in listing["value"]), listing
-            status, _, listing = on(learner, "POST", "assignments/fetch",
-                                    form={"assignment_id": ASSIGNMENT, "course_id": COURSE_ID})
-            assert status == 200, listing
-            status, _, model = on(learner, "GET", f"api/contents/{nb_path}")
-            assert status == 200, f"{learner} has no fetched notebook at ~/{nb_path}: {model}"
-            if learner == LEARNERS[0]:  # the first learner answers every task; the second submits the blank
-                filled = _answer(model["content"], ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-                status, _, saved = on(learner, "PUT", f"api/contents/{nb_path}",
-                                      body={"type": "notebook", "format": "json", "content": filled})
-                assert status == 200, saved
-            status, _, result = on(learner, "POST", "assignments/submit",
-                                   form={"assignment_id": ASSIGNMENT, "course_id": COURSE_ID})
-            assert status == 200 and not (isinstance(result, dict) and result.get("success") is False), result
-        submitted = time.perf_counter()
-
-        status, _, body = on(INSTRUCTOR, "POST", f"{fg}/collect", timeout=120)
-        assert status == 200 and body.get("success"), f"collect: {body}"
-        for learner in LEARNERS:
-            status, _, body = on(INSTRUCTOR, "POST", f"formgrader/api/submission/{ASSIGNMENT}/{learner}/autograde",
-                                 timeout=600)
-            assert status == 200 and body.get("success"), f"autograde {learner}: {body}"
-        status, _, submissions = on(INSTRUCTOR, "GET", f"formgrader/api/submissions/{ASSIGNMENT}")
-        assert status == 200, submissions
-        seconds = time.perf_counter() - start
-
-        scores = {s["student"]: s for s in submissions}
-        auto = _auto_points(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
-        assert auto > 0
-        solution, blank = scores[LEARNERS[0]], scores[LEARNERS[1]]
-        assert solution["autograded"] and blank["autograded"]
-        assert solution["score"] == pytest.approx(auto), f"solution: {solution['score']} of {auto} auto-graded points"
-        assert solution["max_score"] >= auto
-        assert blank["score"] == 0, f"blank: {blank['score']}"
-        record = {
-            "assignment": ASSIGNMENT, "round_trip_seconds": round(seconds, 1),
-            "release_seconds": round(released - start, 1), "fetch_and_submit_seconds": round(submitted - released, 1),
-            "collect_and_autograde_seconds": round(seconds - (submitted - start), 1),
-            "scores": {k: {"score": v["score"], "max_score": v["max_score"]} for k, v in scores.items()},
-            "jupyterhub": _call("GET", f"{api}/", admin)[2].get("version"),
-        }
-        (ARTIFACTS / "hub-round-trip.json").write_text(json.dumps(record, indent=1) + "\n")
-        print(f"hub round trip (release → fetch → submit → collect → autograde ×2): {seconds:.1f} s")
+        yield {"url": url, "api": api, "admin": admin, "log": read_log, "base": base, "env_dir": env_dir}
     finally:
         stop_process_group(hub_process, timeout=60)  # the hub stops every user's server and its proxy
         log.close()
+        ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy2(log_file, ARTIFACTS / "hub.log")
-        _remove_users(USERS)
+        _remove_users(users)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_hub_round_trip_release_fetch_submit_collect_autograde():
+    with hub_on_loopback([INSTRUCTOR], LEARNERS) as h:
+        _round_trip(h["url"], h["api"], h["admin"], h["log"])
+
+
+def _round_trip(url, api, admin, read_log):
+    """The whole nbgrader loop between an instructor and two learners, through each one's server."""
+    # The hub created the system accounts of its roster (LocalAuthenticator.create_system_users).
+    for u in USERS:
+        pwd.getpwnam(u)
+    status, _, groups = _call("GET", f"{api}/groups", admin)
+    assert status == 200
+    members = {g["name"]: set(g["users"]) for g in groups}
+    assert members[f"formgrade-{COURSE_ID}"] == {INSTRUCTOR}
+    assert members[f"nbgrader-{COURSE_ID}"] == set(LEARNERS)
+
+    # The instructor's course folder: the repository's solutions/ with its nbgrader_config.py.
+    teacher = pwd.getpwnam(INSTRUCTOR)
+    course_dir = Path(teacher.pw_dir) / "aml-course"
+    shutil.copytree(ROOT / "solutions" / ASSIGNMENT, course_dir / "solutions" / ASSIGNMENT,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copy2(ROOT / "nbgrader_config.py", course_dir / "nbgrader_config.py")
+    subprocess.run(["chown", "-R", f"{teacher.pw_uid}:{teacher.pw_gid}", str(course_dir)], check=True)
+
+    for u in USERS:
+        status, _, _ = _call("POST", f"{api}/users/{u}/server", admin)
+        assert status in (201, 202), f"starting {u}'s server: HTTP {status}\n{read_log()[-3000:]}"
+
+    def ready():
+        return all(_call("GET", f"{api}/users/{u}", admin)[2].get("servers", {}).get("", {}).get("ready") for u in USERS)
+
+    _wait("three single-user servers", ready, timeout=180, interval=2, log=read_log)
+    tokens = {}
+    ARTIFACTS.mkdir(exist_ok=True)
+    for u in USERS:
+        status, _, body = _call("POST", f"{api}/users/{u}/tokens", admin, body={"note": "hub test", "expires_in": 3600})
+        assert status in (200, 201), f"token for {u}: HTTP {status} {body}"
+        tokens[u] = body["token"]
+
+    def on(user, method, path, **kw):
+        return _call(method, f"{url}/user/{user}/{path}", tokens[user], **kw)
+
+    # The course reached every home folder through start-server.py (run.py's update rule).
+    for u in USERS:
+        status, _, model = on(u, "GET", "api/contents/my-work/lessons/lesson-01-ml-recap.ipynb?content=0")
+        assert status == 200, f"{u} has no ~/my-work/lessons/lesson-01-ml-recap.ipynb: {model}"
+        assert on(u, "GET", f"api/contents/my-work/{ASSIGNMENT}?content=0")[0] == 200, f"{u}: no exercise in ~/my-work"
+
+    # The formgrader's CSP fix holds for the instructor only; learners have no formgrader.
+    status, headers, _ = on(INSTRUCTOR, "GET", "formgrader")
+    assert status == 200, f"formgrader: HTTP {status}"
+    assert "frame-ancestors 'self'" in headers.get("Content-Security-Policy", ""), dict(headers)
+    status, headers, _ = on(LEARNERS[0], "GET", "lab")
+    assert status == 200 and "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), dict(headers)
+    assert on(LEARNERS[0], "GET", "formgrader/api/status")[0] == 404
+
+    start = time.perf_counter()
+    fg = f"formgrader/api/assignment/{ASSIGNMENT}"
+    for action in ("assign", "release"):
+        status, _, body = on(INSTRUCTOR, "POST", f"{fg}/{action}", timeout=300)
+        assert status == 200 and body.get("success"), f"{action}: HTTP {status} {body}"
+    released = time.perf_counter()
+
+    nb_path = f"{COURSE_ID}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
+    for learner in LEARNERS:
+        status, _, listing = on(learner, "GET", f"assignments?course_id={COURSE_ID}")
+        assert status == 200, listing
+        assert any(a["assignment_id"] == ASSIGNMENT and a["status"] == "released" for a in listing["value"]), listing
+        status, _, listing = on(learner, "POST", "assignments/fetch",
+                                form={"assignment_id": ASSIGNMENT, "course_id": COURSE_ID})
+        assert status == 200, listing
+        status, _, model = on(learner, "GET", f"api/contents/{nb_path}")
+        assert status == 200, f"{learner} has no fetched notebook at ~/{nb_path}: {model}"
+        if learner == LEARNERS[0]:  # the first learner answers every task; the second submits the blank
+            filled = _answer(model["content"], ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+            status, _, saved = on(learner, "PUT", f"api/contents/{nb_path}",
+                                  body={"type": "notebook", "format": "json", "content": filled})
+            assert status == 200, saved
+        status, _, result = on(learner, "POST", "assignments/submit",
+                               form={"assignment_id": ASSIGNMENT, "course_id": COURSE_ID})
+        assert status == 200 and not (isinstance(result, dict) and result.get("success") is False), result
+    submitted = time.perf_counter()
+
+    status, _, body = on(INSTRUCTOR, "POST", f"{fg}/collect", timeout=120)
+    assert status == 200 and body.get("success"), f"collect: {body}"
+    for learner in LEARNERS:
+        status, _, body = on(INSTRUCTOR, "POST", f"formgrader/api/submission/{ASSIGNMENT}/{learner}/autograde",
+                             timeout=600)
+        assert status == 200 and body.get("success"), f"autograde {learner}: {body}"
+    status, _, submissions = on(INSTRUCTOR, "GET", f"formgrader/api/submissions/{ASSIGNMENT}")
+    assert status == 200, submissions
+    seconds = time.perf_counter() - start
+
+    scores = {s["student"]: s for s in submissions}
+    auto = _auto_points(ROOT / "solutions" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb")
+    assert auto > 0
+    solution, blank = scores[LEARNERS[0]], scores[LEARNERS[1]]
+    assert solution["autograded"] and blank["autograded"]
+    assert solution["score"] == pytest.approx(auto), f"solution: {solution['score']} of {auto} auto-graded points"
+    assert solution["max_score"] >= auto
+    assert blank["score"] == 0, f"blank: {blank['score']}"
+    record = {
+        "assignment": ASSIGNMENT, "round_trip_seconds": round(seconds, 1),
+        "release_seconds": round(released - start, 1), "fetch_and_submit_seconds": round(submitted - released, 1),
+        "collect_and_autograde_seconds": round(seconds - (submitted - start), 1),
+        "scores": {k: {"score": v["score"], "max_score": v["max_score"]} for k, v in scores.items()},
+        "jupyterhub": _call("GET", f"{api}/", admin)[2].get("version"),
+    }
+    (ARTIFACTS / "hub-round-trip.json").write_text(json.dumps(record, indent=1) + "\n")
+    print(f"hub round trip (release → fetch → submit → collect → autograde ×2): {seconds:.1f} s")
