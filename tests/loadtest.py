@@ -86,23 +86,27 @@ class Sampler(threading.Thread):
         return sum(self.cpu[name].values())
 
 
-async def _http(client, method, url, token, body=None, timeout=300):
+async def _http(client, method, url, token, body=None, timeout=300, ok=()):
     from tornado.httpclient import HTTPRequest
 
     req = HTTPRequest(url, method=method, headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
                       body=json.dumps(body) if body is not None else (b"" if method in ("POST", "PUT") else None),
                       request_timeout=timeout, connect_timeout=60)
     r = await client.fetch(req, raise_error=False)
+    if r.code in ok:
+        return None
     if r.code >= 400 or r.code == 599:
         raise RuntimeError(f"{method} {url}: HTTP {r.code} {(r.body or b'')[:300]!r}")
     return json.loads(r.body) if r.body else None
 
 
-async def _run_cells(ws_url: str, cells: list, timeout: float, on_first) -> list:
+async def _run_cells(ws_url: str, token: str, cells: list, timeout: float, on_first) -> list:
     """Execute cells over a kernel's websocket; return the status of each ("ok", "error", "timeout")."""
+    from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
-    conn = await websocket_connect(ws_url, max_message_size=64 * 1024 * 1024)
+    conn = await websocket_connect(HTTPRequest(ws_url, headers={"Authorization": f"token {token}"}),
+                                   max_message_size=64 * 1024 * 1024)
     session = uuid.uuid4().hex
     statuses = []
     try:
@@ -148,7 +152,7 @@ async def simulate(url: str, admin: str, name: str, delay: float, cells: list, c
     api, t0 = f"{url}/hub/api", time.monotonic()
     record = {"name": name, "errors": [], "first_cell_s": None, "cells_run": 0, "all_cells_s": None}
     try:
-        await _http(client, "POST", f"{api}/users/{name}", admin)  # 201; the hub makes the system account
+        await _http(client, "POST", f"{api}/users/{name}", admin, ok=(409,))  # 409: on the roster, made at start
         token = (await _http(client, "POST", f"{api}/users/{name}/tokens", admin, {"note": "load test", "expires_in": 7200}))["token"]
         record["login_s"] = round(time.monotonic() - t0, 1)
         await _http(client, "POST", f"{api}/users/{name}/server", admin)
@@ -161,12 +165,12 @@ async def simulate(url: str, admin: str, name: str, delay: float, cells: list, c
         await _http(client, "GET", f"{base}/api/contents/{LESSON}", token)  # open the lesson
         sess = await _http(client, "POST", f"{base}/api/sessions", token,
                            {"path": LESSON, "type": "notebook", "name": "", "kernel": {"name": "python3"}})
-        ws = f"{url.replace('http', 'ws', 1)}/user/{name}/api/kernels/{sess['kernel']['id']}/channels?token={token}"
+        ws = f"{url.replace('http', 'ws', 1)}/user/{name}/api/kernels/{sess['kernel']['id']}/channels"
 
         def first():
             record["first_cell_s"] = round(time.monotonic() - t0, 1)
 
-        statuses = await _run_cells(ws, cells, cell_timeout, first)
+        statuses = await _run_cells(ws, token, cells, cell_timeout, first)
         record["cells_run"] = sum(s == "ok" for s in statuses)
         record["all_cells_s"] = round(time.monotonic() - t0, 1)
         if len(statuses) != len(cells) or any(s != "ok" for s in statuses):
