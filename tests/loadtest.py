@@ -222,18 +222,20 @@ def summarise(records: list) -> dict:
     return {"first_cell_s": stats("first_cell_s"), "peak_mb": stats("peak_mb"), "cpu_s": stats("cpu_s")}
 
 
-def sizing(summary: dict, session_minutes: float = 60.0, headroom: float = 1.5) -> dict:
-    """One sizing figure from per-learner figures (not from contention): memory and cores per learner.
+def sizing(summary: dict, burst_seconds: float = 120.0, headroom: float = 1.5) -> dict:
+    """The one sizing figure, from per-learner figures (not from contention): memory and cores per learner.
 
-    memory: the largest per-learner peak, times `headroom`; cores: the median CPU-seconds of
-    running the lesson once, spread over a working session of `session_minutes`, times a burst factor
-    of 4 (everyone pressing "run all" within the same quarter of an hour), rounded up to a tenth of a core.
+    memory: the largest per-learner peak (server + lesson 01's kernel), times `headroom` for a second
+    notebook open, rounded up to a tenth of a GB; cores: the median CPU-seconds of running lesson 01
+    once, when the whole room runs it within the same `burst_seconds` (the facilitator says "run all
+    cells now"), rounded up to a tenth of a core.
     """
     import math
 
     mem_gb = summary["peak_mb"]["max"] * headroom / 1024
-    cores = summary["cpu_s"]["median"] / (session_minutes * 60) * 4
-    return {"memory_gb_per_learner": math.ceil(mem_gb * 10) / 10, "cores_per_learner": math.ceil(cores * 10) / 10}
+    cores = summary["cpu_s"]["median"] / burst_seconds
+    return {"memory_gb_per_learner": math.ceil(mem_gb * 10) / 10, "cores_per_learner": math.ceil(cores * 10) / 10,
+            "method": f"memory: max peak x {headroom}; cores: median CPU-s / {burst_seconds:g} s"}
 
 
 if __name__ == "__main__":  # python tests/loadtest.py N [RAMP]: the benchmark (root, hub environment built)

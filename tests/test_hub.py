@@ -352,3 +352,144 @@ def _round_trip(url, api, admin, read_log):
     }
     (ARTIFACTS / "hub-round-trip.json").write_text(json.dumps(record, indent=1) + "\n")
     print(f"hub round trip (release → fetch → submit → collect → autograde ×2): {seconds:.1f} s")
+
+
+# --------------------------------------------------------------------------- accounts, HTTPS, limits (fast)
+CONFIG = ROOT / "workshop" / "hub" / "jupyterhub_config.py"
+
+AUTH_SCRIPT = r'''
+import asyncio, json, os, sys
+from pathlib import Path
+from traitlets.config import Config
+sys.path.insert(0, sys.argv[2])
+import hub as hubtools  # course/delivery/workshop/hub.py, stdlib only
+tmp = Path(sys.argv[1])
+c = Config()
+ns = {"get_config": lambda: c, "__file__": sys.argv[3]}
+exec(compile(Path(sys.argv[3]).read_text(), sys.argv[3], "exec"), ns)
+from jupyterhub import orm
+db = orm.new_session_factory("sqlite:///" + str(tmp / "hub.sqlite"))()
+auth = ns["RoomAuthenticator"](config=c, _deprecated_db_session=db)
+login = lambda name, pw: asyncio.run(auth.authenticate(None, {"username": name, "password": pw}))
+out = {}
+codes = hubtools.issue_codes(tmp / "roster.txt", tmp / "codes.json", tmp / "sheet.csv", instructors=["teach"])
+out["issued"] = sorted(codes)
+out["ada_code"] = login("ada", codes["ada"])
+out["ada_lower_case"] = login("ada", codes["ada"].lower())
+out["ada_wrong"] = login("ada", "AAAA-BBBB-CCCC")
+out["ada_bobs_code"] = login("ada", codes["bob"])
+out["signup_roster_name"] = auth.create_user("bob", "a-long-unusual-passphrase") is not None
+out["signup_instructor_name"] = auth.create_user("teach", "a-long-unusual-passphrase") is not None
+out["signup_stranger"] = auth.create_user("carol", "a-long-unusual-passphrase") is not None
+out["stranger_before_approval"] = login("carol", "a-long-unusual-passphrase")
+auth.get_user("carol").is_authorized = True; db.commit()
+out["stranger_after_approval"] = login("carol", "a-long-unusual-passphrase")
+out["stranger_allowed"] = auth.check_allowed("carol")
+out["unknown_allowed"] = auth.check_allowed("mallory")
+out["admins"] = sorted(auth.admin_users)
+db.close()
+new = hubtools.issue_codes(tmp / "roster.txt", tmp / "codes.json", tmp / "sheet.csv", instructors=["teach"], only=["ada"],
+                           hub_db=tmp / "hub.sqlite")
+db = orm.new_session_factory("sqlite:///" + str(tmp / "hub.sqlite"))()
+auth = ns["RoomAuthenticator"](config=c, _deprecated_db_session=db)
+login = lambda name, pw: asyncio.run(auth.authenticate(None, {"username": name, "password": pw}))
+out["ada_old_code_after_reissue"] = login("ada", codes["ada"])
+out["ada_new_code"] = login("ada", new["ada"])
+out["bob_keeps_his_code"] = login("bob", codes["bob"])
+out["culler"] = [s["name"] for s in c.JupyterHub.services]
+out["spawner"] = str(c.JupyterHub.spawner_class)
+out["limits"] = [c.SystemdSpawner.mem_limit, c.SystemdSpawner.cpu_limit]
+print(json.dumps(out))
+'''
+
+
+def _hub_python() -> Path:
+    py = hub.HUB_ENV / "bin" / "python"
+    if not py.exists():
+        message = f"the hub's environment ({hub.HUB_ENV}) is not built: python3 course/delivery/workshop/hub.py hub-env"
+        pytest.fail(message) if IN_CI else pytest.skip(message)
+    return py
+
+
+def test_login_codes_open_only_their_own_account_and_roster_names_cannot_be_claimed(tmp_path):
+    py = _hub_python()
+    (tmp_path / "roster.txt").write_text("ada\nbob\n# a comment\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AML_HUB_") and k != "PYTHONPATH"}
+    env.update({"AML_HUB_STATE_DIR": str(tmp_path / "state"), "AML_HUB_CODES": str(tmp_path / "codes.json"),
+                "AML_HUB_ROSTER": str(tmp_path / "roster.txt"), "AML_HUB_INSTRUCTORS": "teach",
+                "AML_HUB_SIGNUP": "approve", "AML_HUB_IDLE_TIMEOUT": "1800"})
+    res = subprocess.run([str(py), "-c", AUTH_SCRIPT, str(tmp_path), str(ROOT / "course" / "delivery" / "workshop"), str(CONFIG)],
+                         env=env, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = json.loads(res.stdout.strip().splitlines()[-1])
+    assert out["issued"] == ["ada", "bob", "teach"]
+    assert out["ada_code"] == "ada" and out["ada_lower_case"] == "ada", "a learner's own code opens their account"
+    assert out["ada_wrong"] is None and out["ada_bobs_code"] is None, "another learner's code must not open it"
+    assert not out["signup_roster_name"] and not out["signup_instructor_name"], \
+        "signing up for a roster name would let the first person in claim it"
+    assert out["signup_stranger"] and out["stranger_before_approval"] is None, "a sign-up waits for an admin"
+    assert out["stranger_after_approval"] == "carol" and out["stranger_allowed"] and not out["unknown_allowed"]
+    assert out["admins"] == ["teach"], "instructors are the only admins"
+    assert out["ada_old_code_after_reissue"] is None, "a reissued code revokes the old one"
+    assert out["ada_new_code"] == "ada" and out["bob_keeps_his_code"] == "bob"
+    assert out["culler"] == ["idle-culler"] and "systemdspawner" in out["spawner"].lower()
+    assert out["limits"] == ["1G", 1.0]
+    assert oct((tmp_path / "codes.json").stat().st_mode & 0o777) == "0o600", "the hashes are readable by root only"
+
+
+def test_the_hub_refuses_unsafe_settings_off_loopback(tmp_path):
+    py = _hub_python()
+    script = ("import sys; from traitlets.config import Config; c = Config(); "
+              "exec(compile(open(sys.argv[1]).read(), sys.argv[1], 'exec'), {'get_config': lambda: c, '__file__': sys.argv[1]})")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AML_HUB_") and k != "PYTHONPATH"}
+    base["AML_HUB_STATE_DIR"] = str(tmp_path)
+    for extra, said in (({"AML_HUB_AUTH": "shared-password"}, "shared room password"),
+                        ({"AML_HUB_AUTH": "dummy", "AML_HUB_BIND_URL": "http://0.0.0.0:8000"}, "only for tests on loopback"),
+                        ({"AML_HUB_SPAWNER": "local", "AML_HUB_BIND_URL": "https://0.0.0.0:443"}, "no memory or CPU limit")):
+        res = subprocess.run([str(py), "-c", script, str(CONFIG)], env={**base, **extra}, capture_output=True, text=True,
+                             timeout=120)
+        assert res.returncode != 0 and said in res.stderr, f"{extra}: {res.stderr[-800:]}"
+
+
+def test_the_local_ca_signs_for_the_hub_only_and_learners_who_trust_it_connect(tmp_path):
+    import ssl
+    import threading
+
+    require("openssl")
+    out = tmp_path / "tls"
+    res = subprocess.run(["sh", str(ROOT / "workshop" / "hub" / "local-ca.sh"), "127.0.0.1", str(out)],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["ca.crt", "fullchain.pem", "privkey.pem"], "the CA's key must be gone"
+    text = subprocess.run(["openssl", "x509", "-in", str(out / "ca.crt"), "-noout", "-text"], capture_output=True, text=True).stdout
+    assert "Name Constraints: critical" in text and "IP:127.0.0.1/255.255.255.255" in text
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(out / "fullchain.pem", out / "privkey.pem")
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+
+    def serve():
+        conn, _ = sock.accept()
+        try:
+            with server_ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.sendall(b"hub")
+        except OSError:
+            pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    learner = ssl.create_default_context(cafile=str(out / "ca.crt"))  # a learner who trusts ca.crt
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
+            learner.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.recv(3) == b"hub"
+    t.join(timeout=10)
+    sock.close()
+    stranger = ssl.create_default_context()  # without ca.crt: the certificate is not trusted
+    sock = socket.create_server(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    with pytest.raises(ssl.SSLCertVerificationError):
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+            stranger.wrap_socket(raw, server_hostname="127.0.0.1")
+    sock.close()

@@ -131,12 +131,14 @@ def _roster_names(path: Path) -> list:
     return names
 
 
-def issue_codes(roster: Path, codes_file: Path, sheet: Path, instructors=(), only=()) -> dict:
+def issue_codes(roster: Path, codes_file: Path, sheet: Path, instructors=(), only=(), hub_db: Path | None = None) -> dict:
     """Give every roster name (and instructor) a code; return {name: code}.
 
     The hashes go to `codes_file` (root only, read by the hub at each login); the codes themselves
     are written once, to `sheet` (a CSV to print and cut into slips) and nowhere else. With `only`,
-    just those names get a new code (a lost slip): their old code stops working, the others keep theirs.
+    just those names get a new code (a lost slip): their old code stops working, the others keep theirs;
+    `hub_db` (the hub's sqlite database) then loses their NativeAuthenticator password too, so
+    neither the old code nor a password set with it opens the account any more.
     """
     learners = _roster_names(roster)
     staff = [n.strip().lower() for n in instructors if n.strip()]
@@ -161,6 +163,12 @@ def issue_codes(roster: Path, codes_file: Path, sheet: Path, instructors=(), onl
     with os.fdopen(fd, "w") as f:
         json.dump({"format": "aml-hub-codes", "version": 1, "codes": stored}, f, indent=1)
     os.chmod(codes_file, 0o600)
+    if only and hub_db is not None and Path(hub_db).exists():
+        import sqlite3
+
+        with sqlite3.connect(hub_db) as db:
+            if db.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='users_info'").fetchone():
+                db.executemany("DELETE FROM users_info WHERE username = ?", [(n,) for n in issued])
     sheet = Path(sheet)
     fd = os.open(sheet, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="") as f:
@@ -184,13 +192,16 @@ def main(argv: list) -> int:
     c.add_argument("--only", default="", help="comma-separated names: reissue just these (a lost slip)")
     c.add_argument("--codes-file", default=os.environ.get("AML_HUB_CODES", "/srv/aml-hub/codes.json"))
     c.add_argument("--sheet", default="room-codes.csv", help="the CSV of codes to print (default room-codes.csv)")
+    c.add_argument("--hub-db", default=os.path.join(os.environ.get("AML_HUB_STATE_DIR", "/srv/aml-hub"), "jupyterhub.sqlite"),
+                   help="with --only: the hub's database, whose stored passwords of those names are removed")
     args = p.parse_args(argv)
     if args.command == "hub-env":
         print(f"hub environment ready: {ensure_hub_env(Path(args.env_dir))}")
         return 0
     try:
         issued = issue_codes(Path(args.roster), Path(args.codes_file), Path(args.sheet),
-                             instructors=args.instructors.split(","), only=[n for n in args.only.split(",") if n.strip()])
+                             instructors=args.instructors.split(","), only=[n for n in args.only.split(",") if n.strip()],
+                             hub_db=Path(args.hub_db))
     except (OSError, ValueError) as err:
         print(f"hub.py codes: {err}", file=sys.stderr)
         return 2
