@@ -102,3 +102,9 @@ def test_facilitators_print_enter_and_sum_up_sheets(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "2 sheet(s)" in table and " 50%" in table, table
     assert run("enter", "--items", items, "--learner", "cy", "--out", str(tmp_path), "--codes", "T3") == 2
+
+
+def test_items_or_their_ids_are_accepted():
+    items = [beliefs.BY_ID[i] for i in IDS]
+    assert questionnaire.Form(items).ids == IDS
+    assert questionnaire.cell_code({}, items) == questionnaire.cell_code({}, IDS)

@@ -29,7 +29,7 @@ from course.science import beliefs
 
 
 def _check_ids(ids) -> list:
-    ids = list(ids)
+    ids = [getattr(i, "id", i) for i in ids]  # item ids, or the items themselves
     unknown = [i for i in ids if i not in beliefs.BY_ID]
     if unknown or not ids:
         raise ValueError(f"unknown item ids {unknown}" if unknown else "no item ids given")
