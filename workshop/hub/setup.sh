@@ -18,15 +18,15 @@ HTTPS="${4:-local-ca}"
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 BASE=/opt/aml-course
 STATE=/srv/aml-hub
-PY="${COURSE_HUB_PYTHON:-$(command -v python3.12 || command -v python3.11 || command -v python3)}"
 export DEBIAN_FRONTEND=noninteractive
 T0=$(date +%s)
 step() { NOW=$(date +%s); echo "[setup $((NOW - T0)) s] $*"; }
 
 step "1/8 system packages: Python venv, Node.js for the proxy, bubblewrap for course grade, openssl"
 apt-get update -qq
-PYPKG="$(basename "$PY")-venv"
-apt-get install -y -qq --no-install-recommends "$PYPKG" python3-venv nodejs npm bubblewrap openssl git ca-certificates >/dev/null
+apt-get install -y -qq --no-install-recommends python3 python3-venv nodejs npm bubblewrap openssl ca-certificates passwd >/dev/null
+PY="${COURSE_HUB_PYTHON:-$(command -v python3.12 || command -v python3.11 || command -v python3)}"
+apt-get install -y -qq --no-install-recommends "$(basename "$PY")-venv" >/dev/null
 command -v configurable-http-proxy >/dev/null || npm install -g --no-audit --no-fund configurable-http-proxy@5.3.0 >/dev/null
 
 step "2/8 the hub's user environment ($BASE/hub-env, pinned: lock + hub.txt) and the course package"
