@@ -252,3 +252,10 @@ if __name__ == "__main__":  # python tests/loadtest.py N [RAMP]: the benchmark (
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("learners", "ramp_s", "wall_s", "errors", "summary", "sizing")}, indent=1))
     print(f"written to {out}")
+
+
+def sizing_sentence(figure: dict, learners: int = 30) -> str:
+    """How the guides quote the figure (one sentence; tests/test_workshop.py checks both guides say it)."""
+    mem, cores = figure["memory_gb_per_learner"], figure["cores_per_learner"]
+    return (f"{mem:g} GB of memory and {cores:g} CPU cores per learner ({learners} learners: "
+            f"{learners * mem:.0f} GB and {learners * cores:.0f} cores)")

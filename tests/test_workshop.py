@@ -315,3 +315,18 @@ def test_the_readme_lists_only_the_systems_the_course_installs_on():
             assert name in no and name not in yes, f"{name} is not installable ({result['missing']}) but the README lists it"
             for pin in result["missing"]:
                 assert pin.split("==")[0] in no, f"the README does not name {pin}, the missing wheel on {name}"
+
+
+def test_both_guides_quote_the_one_measured_sizing_figure():
+    sys.path.insert(0, str(ROOT / "tests"))
+    from loadtest import sizing, sizing_sentence
+
+    measured = json.loads((ROOT / "workshop" / "hub" / "loadtest.json").read_text())
+    assert measured["errors"] == 0
+    sentence = sizing_sentence(sizing(measured["summary"]))
+    assert measured["sizing"]["memory_gb_per_learner"] == sizing(measured["summary"])["memory_gb_per_learner"]
+    for guide in (ROOT / "workshop" / "hub" / "README.md", ROOT / "workshop" / "facilitator-guide.md"):
+        text = " ".join(guide.read_text().split())
+        assert sentence in text, f"{guide.name} does not quote the measured figure: {sentence}"
+        for stale in ("per 4–5", "1.5 GB of memory per learner", "48 GB", "1 core per 4"):
+            assert stale not in text, f"{guide.name} still quotes an old sizing figure ({stale!r})"
