@@ -110,11 +110,15 @@ def install() -> None:
     bundle = Image._repr_mimebundle_
 
     def image_with_alt(self, include=None, exclude=None):
-        data, md = bundle(self, include, exclude)
+        result = bundle(self, include, exclude)
+        if not isinstance(result, tuple):
+            return result  # not embedded: a link, no image data here
+        data, md = result
         alt = _SAVED.get(hashlib.sha256(self.data).hexdigest()) if isinstance(self.data, bytes) else None
         if alt:
+            mimetype = next(iter(data))
             md = dict(md or {})
-            md[self.mimetype] = {**md.get(self.mimetype, {}), "alt": alt}
+            md[mimetype] = {**md.get(mimetype, {}), "alt": alt}
         return data, md
 
     Image._repr_mimebundle_ = image_with_alt
