@@ -108,3 +108,27 @@ def test_items_or_their_ids_are_accepted():
     items = [beliefs.BY_ID[i] for i in IDS]
     assert questionnaire.Form(items).ids == IDS
     assert questionnaire.cell_code({}, items) == questionnaire.cell_code({}, IDS)
+
+
+@pytest.mark.slow
+def test_in_a_real_kernel_the_form_asks_the_notebook_to_replace_the_running_cell():
+    """What JupyterLab receives: an execute_reply whose payload replaces the cell's text with the dict."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        code = ("from course.science import questionnaire\n"
+                f"form = questionnaire.Form({IDS[:2]!r})\n"
+                f"form.set({IDS[0]!r}, True, 4)\nform.set({IDS[1]!r}, False, 2)\n"
+                f"answers = {{i: {{'answer': None, 'confidence': None}} for i in {IDS[:2]!r}}}\n"
+                "answers = form.write(answers)")
+        reply = kc.execute_interactive(code, timeout=120, output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        payloads = [p for p in reply["content"].get("payload", []) if p.get("source") == "set_next_input"]
+        assert payloads and payloads[0]["replace"], reply["content"]
+        namespace = {}
+        exec(payloads[0]["text"], namespace)  # noqa: S102
+        assert namespace["answers"] == {IDS[0]: {"answer": True, "confidence": 4}, IDS[1]: {"answer": False, "confidence": 2}}
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
