@@ -17,18 +17,25 @@ def notebooks(groups=("lessons", "solutions", "exercises")) -> list:
     return found
 
 
-def execute(path: Path, timeout: int = 600, allow_errors: bool = False):
-    """Run a notebook top to bottom in a fresh kernel, in its own folder; return (notebook, seconds)."""
+def execute(path: Path, timeout: int = 600, allow_errors: bool = False, setup: str | None = None):
+    """Run a notebook top to bottom in a fresh kernel, in its own folder; return (notebook, seconds).
+
+    `setup`: code run first, as an extra cell that the returned notebook leaves out (the site's figures).
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    if setup:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     os.environ.setdefault("COURSE_NO_SELF_CHECK", "1")  # an exercise's last cell would grade itself again
     start = time.perf_counter()
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}}, extra_arguments=["--IPKernelApp.log_level=ERROR"],
     ).execute()
+    if setup:
+        nb.cells.pop(0)
     return nb, time.perf_counter() - start
 
 
