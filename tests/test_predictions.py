@@ -1,0 +1,127 @@
+"""Predictions on the record: the lesson helper, the exercises' prediction checks, and the cohort's beliefs report."""
+from __future__ import annotations
+
+import json
+import math
+
+import matplotlib
+import nbformat
+import pytest
+
+matplotlib.use("Agg")
+
+from conftest import ROOT  # noqa: E402
+
+from course.checks import evaluate, predictions  # noqa: E402
+from course.grader import beliefs_report  # noqa: E402
+from course.ground.misconceptions import MISCONCEPTIONS  # noqa: E402
+from course.science import beliefs  # noqa: E402
+
+ASSIGNMENTS = sorted(predictions.PROMPTS)
+
+
+def key(form="A", flip=()):
+    return {i.id: {"answer": i.answer != (i.misconception in flip), "confidence": 3} for i in beliefs.form_items(form)}
+
+
+# --------------------------------------------------------------------------- the exercises' prediction checks
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_prediction_scores_for_completion_whatever_its_value(assignment):
+    prompt = predictions.PROMPTS[assignment]
+    task = f"{assignment}/prediction"
+    for value in (prompt.low, (prompt.low + prompt.high) / 2, prompt.high):
+        assert evaluate(task, value).passed and evaluate(task, value, hidden=True).passed
+    blank = evaluate(task, None)
+    assert not blank.passed and blank.failure.value == "not attempted"
+    for bad in (prompt.high + 1, -1, float("nan"), "half", True):
+        verdict = evaluate(task, bad)
+        assert not verdict.passed and prompt.unit in verdict.expected, (bad, verdict)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_prediction_cells_open_the_exercise(assignment):
+    """Three cells right after the first markdown cell: the prompt, `my_prediction`, a 1-point check."""
+    nb = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown")
+    assert ids[first + 1:first + 4] == ["prediction-text", "prediction-answer", "prediction-check"]
+    answer, test = nb.cells[first + 2], nb.cells[first + 3]
+    assert answer.source.startswith("my_prediction = None") and "### BEGIN SOLUTION" in answer.source
+    assert test.metadata["nbgrader"]["points"] == 1
+    wanted = {f"misconception-{m}" for m in predictions.PROMPTS[assignment].misconceptions}
+    assert wanted <= set(test.metadata["tags"])
+    assert predictions.PROMPTS[assignment].question in nb.cells[first + 1].source
+
+
+def test_reference_measurements_are_kept_with_the_answer_keys_only():
+    assert predictions.reference("00-welcome") is None  # compared with each learner's own count
+    text = (ROOT / "course" / "science" / "predictions.py").read_text()
+    assert "MEASURED" not in text
+
+
+# --------------------------------------------------------------------------- the cohort's beliefs report
+def _write(course_dir, assignment, student, values):
+    folder = course_dir / "reports" / assignment / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    from course.grader import protocol
+
+    wire = {task: json.loads(protocol.encode(v)) for task, v in values.items()}  # as `course grade` stores them
+    (folder / f"{student}.json").write_text(json.dumps({"student": student, "values": wire}))
+
+
+def _cohort(course_dir, n=12):
+    """n learners: before, all hold M2 and M5 (answered wrongly); after, only half still hold M2."""
+    for k in range(n):
+        before = key("A", flip=("M2", "M5"))
+        after = key("B", flip=("M2",) if k % 2 else ())
+        half = beliefs.halves("A")
+        _write(course_dir, "00-welcome", f"zz_student_{k}", {
+            "00-welcome/prediction": 28,
+            "00-welcome/first-half": {i: before[i] for i in half["first"]},
+            "00-welcome/second-half": {i: before[i] for i in half["second"]}})
+        _write(course_dir, "10-wrap-up", f"zz_student_{k}", {"10-wrap-up/first-half": after,
+                                                         "10-wrap-up/second-half": after})
+        _write(course_dir, "06-poisoning", f"zz_student_{k}", {"06-poisoning/prediction": 0.3 + 0.01 * k})
+
+
+def test_before_after_gives_shares_holding_and_the_normalised_gain(tmp_path):
+    _cohort(tmp_path)
+    before = beliefs_report.answer_sets(beliefs_report._once(
+        __import__("course.grader.results", fromlist=["x"]).load_results(tmp_path, "00-welcome")), "00-welcome")
+    assert len(before) == 12 and all(len(a) == 32 for a in before)
+    after = [key("B", flip=("M2",) if k % 2 else ()) for k in range(12)]
+    ba = beliefs_report.before_after(before, after)
+    assert ba["M5"]["held_before"] == 1.0 and ba["M5"]["held_after"] == 0.0 and ba["M5"]["gain"] == pytest.approx(1.0)
+    assert ba["M2"]["held_after"] == pytest.approx(0.5) and ba["M2"]["gain"] == pytest.approx(0.5)
+    assert ba["M1"]["held_before"] == 0.0 and math.isnan(ba["M1"]["gain"])  # nothing left to gain
+    assert beliefs_report.normalised_gain(0.25, 0.625) == pytest.approx(0.5)
+
+
+def test_the_section_shows_items_and_predictions_in_aggregate_only(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from course.grader.report import _png
+
+    _cohort(tmp_path)
+    page = beliefs_report.section(tmp_path, _png)
+    plt.close("all")
+    assert "Before and after" in page and "data:image/png;base64," in page
+    assert "The items of form A (12 learners)" in page and "The items of form B (12 learners)" in page
+    assert "Predicted vs measured" in page and "06-poisoning" in page
+    assert "zz_student" not in page
+    # exercise 00: predicted 28 of 32, measured each learner's own count (24: M2 and M5 wrong)
+    assert "<td>28</td><td>28 – 28</td><td>24</td><td>-4</td>" in page
+
+
+def test_item_statistics_wait_for_ten_learners_and_predictions_for_three(tmp_path):
+    _cohort(tmp_path, n=2)
+    page = beliefs_report.section(tmp_path)
+    assert "appear once 10 or more learners" in page and "Predicted vs measured" not in page
+
+
+def test_item_statistics_are_difficulty_and_discrimination():
+    strong = [key("A") for _ in range(5)] + [key("A", flip=tuple(MISCONCEPTIONS)) for _ in range(5)]
+    stats = beliefs.item_statistics(strong)
+    n, difficulty, discrimination = stats["a01"]
+    assert n == 10 and difficulty == 0.5 and discrimination == pytest.approx(1.0)
+    assert math.isnan(beliefs.item_statistics([key("A")] * 3)["a01"][2])  # nothing varies
