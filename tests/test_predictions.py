@@ -125,3 +125,41 @@ def test_item_statistics_are_difficulty_and_discrimination():
     n, difficulty, discrimination = stats["a01"]
     assert n == 10 and difficulty == 0.5 and discrimination == pytest.approx(1.0)
     assert math.isnan(beliefs.item_statistics([key("A")] * 3)["a01"][2])  # nothing varies
+
+
+# --------------------------------------------------------------------------- a lesson's loop
+@pytest.fixture
+def predictions_dir(tmp_path, monkeypatch):
+    from course.science import predictions as lesson_predictions
+
+    monkeypatch.setenv(lesson_predictions.DIR_VARIABLE, str(tmp_path))
+    monkeypatch.delenv("COURSE_NO_SELF_CHECK", raising=False)
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    return tmp_path
+
+
+def test_reveal_keeps_the_measurement_and_draws_the_gap(predictions_dir, capsys):
+    import matplotlib.pyplot as plt
+
+    from course.science import predictions as lesson_predictions
+
+    lesson_predictions.record("05", "review-band", 0.8)
+    assert lesson_predictions.reveal("05", "review-band", 0.1) == pytest.approx(-0.7)
+    assert lesson_predictions.gap("05") == {"review-band": pytest.approx(-0.7)}
+    assert "you predicted 0.8, the measurement is 0.1 (gap -0.70)" in capsys.readouterr().out
+    ax = plt.gca()
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["review-band"]
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"your prediction", "measured"}
+    plt.close("all")
+
+
+def test_reveal_uses_the_learners_number_when_nothing_may_be_saved(monkeypatch, capsys):
+    import matplotlib.pyplot as plt
+
+    from course.science import predictions as lesson_predictions
+
+    monkeypatch.setenv("COURSE_NO_SELF_CHECK", "1")
+    assert lesson_predictions.reveal("05", "k", 0.25, predicted=0.5) == pytest.approx(-0.25)
+    assert lesson_predictions.reveal("05", "k", 0.25) is None
+    assert "no prediction was recorded" in capsys.readouterr().out
+    plt.close("all")
