@@ -163,3 +163,45 @@ def test_reveal_uses_the_learners_number_when_nothing_may_be_saved(monkeypatch, 
     assert lesson_predictions.reveal("05", "k", 0.25) is None
     assert "no prediction was recorded" in capsys.readouterr().out
     plt.close("all")
+
+
+# --------------------------------------------------------------------------- the lessons' loops
+def _lesson_calls(path):
+    """[(cell index, function, lesson, key, node of the value)] for every predictions.record/reveal call."""
+    import ast
+
+    nb = nbformat.read(path, as_version=4)
+    calls = []
+    for i, c in enumerate(nb.cells):
+        if c.cell_type != "code" or "predictions." not in c.source:
+            continue
+        for node in ast.walk(ast.parse(c.source)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "predictions":
+                args = node.args
+                calls.append((i, node.func.attr, ast.literal_eval(args[0]), ast.literal_eval(args[1]), args[2]))
+    return calls
+
+
+LOOP_LESSONS = ["01", "02", "03", "04", "05", "06", "07", "08", "09a"]
+
+
+@pytest.mark.parametrize("lesson", LOOP_LESSONS)
+def test_every_lesson_records_a_prediction_before_it_measures_and_reveals_a_measured_gap(lesson):
+    import ast
+
+    path = next((ROOT / "lessons").glob(f"lesson-{lesson}-*.ipynb"))
+    calls = _lesson_calls(path)
+    records = {key: i for i, fn, les, key, _ in calls if fn == "record"}
+    reveals = {key: (i, value) for i, fn, les, key, value in calls if fn == "reveal"}
+    assert records and set(records) == set(reveals), f"{path.name}: every prediction is revealed, and only those"
+    assert all(les == lesson for _, _, les, _, _ in calls), f"{path.name}: predictions are filed under '{lesson}'"
+    for key, (i, value) in reveals.items():
+        assert records[key] < i, f"{path.name}: '{key}' is measured before it is predicted"
+        # the gap shown comes from the run: the measured value is computed, never a number typed in
+        assert not isinstance(value, ast.Constant), f"{path.name}: '{key}' reveals a constant, not a measurement"
+    first = nbformat.read(path, as_version=4).cells[0].source
+    tested = {m for m in MISCONCEPTIONS if m in first}
+    prompts = " ".join(c.source for c in nbformat.read(path, as_version=4).cells if "Predict" in c.source
+                       or "on the record" in c.source)
+    assert tested & {m for m in MISCONCEPTIONS if f"({m})" in prompts}, f"{path.name}: a prediction names its belief"
