@@ -178,7 +178,8 @@ def _lesson_calls(path):
             continue
         for node in ast.walk(ast.parse(c.source)):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "predictions":
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "predictions" \
+                    and node.func.attr in ("record", "reveal", "measured"):
                 args = node.args
                 calls.append((i, node.func.attr, ast.literal_eval(args[0]), ast.literal_eval(args[1]), args[2]))
     return calls
@@ -205,3 +206,25 @@ def test_every_lesson_records_a_prediction_before_it_measures_and_reveals_a_meas
     for key, i in records.items():  # the cell before a prediction asks for it and names the belief it tests
         assert cells[i - 1].cell_type == "markdown" and re.search(r"\(M[1-8]\)", cells[i - 1].source), \
             f"{path.name}: the prompt for '{key}' names the belief it tests, as (Mx)"
+
+
+# --------------------------------------------------------------------------- the learner's own domain
+def test_a_domain_is_chosen_once_and_kept(predictions_dir, capsys):
+    from course.science import economics
+    from course.science import predictions as lesson_predictions
+
+    assert lesson_predictions.choose_domain() == "fraud"  # nothing chosen yet
+    assert lesson_predictions.choose_domain("hiring") == "hiring"
+    assert lesson_predictions.choose_domain() == "hiring"
+    with pytest.raises(ValueError, match="medical-triage"):
+        lesson_predictions.choose_domain("banking")
+    assert set(economics.DOMAINS) == {"fraud", "hiring", "medical-triage", "content-moderation", "visual-inspection"}
+
+
+def test_the_domain_account_charges_every_try_and_pays_each_success():
+    from course.science import economics
+
+    d = economics.DOMAINS["content-moderation"]
+    rows = economics.domain_account("content-moderation", [1, 10], [0.5, 0.9])
+    assert rows[0] == (1, 0.5, pytest.approx(0.5 * d.gain - d.attempt_cost))
+    assert rows[1][2] == pytest.approx(0.9 * d.gain - 10 * d.attempt_cost)

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from course.science.beliefs import learner_folder, write_json, writing_disabled
+from course.science.economics import DOMAINS
 
 DIR_VARIABLE = "COURSE_PREDICTIONS_DIR"
 FORMAT = "aml-course-predictions"
@@ -114,3 +115,30 @@ def reveal(lesson: str, key: str, value, predicted=None, *, label: str | None = 
 
     plots.prediction_gap({label or str(key): (predicted, value)}, title=title)
     return gap_
+
+
+DOMAIN_FILE = "domain.json"
+
+
+def choose_domain(domain: str | None = None) -> str:
+    """The learner's own domain (one of `economics.DOMAINS`): chosen once, kept in their files, reused later.
+
+    With a name, it is saved (in the predictions folder) and returned; without, the saved choice is returned,
+    or "fraud" when none was made. Lessons 05 (the attacker's economics) and 07 (who owns the risk) use it.
+    """
+    target = learner_folder(DIR_VARIABLE, ".predictions") / DOMAIN_FILE
+    if domain is None:
+        if target.is_file():
+            saved = json.loads(target.read_text(encoding="utf-8")).get("domain")
+            if saved in DOMAINS:
+                return saved
+        return "fraud"
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {sorted(DOMAINS)}; got {domain!r}")
+    reason = writing_disabled()
+    if reason:
+        print(f"(your domain is not saved: {reason})")
+    else:
+        write_json(target, {"format": FORMAT, "version": VERSION, "domain": domain})
+        print(f"Your domain, '{domain}', is kept in {target} for the lessons that use it.")
+    return domain
