@@ -444,12 +444,12 @@ ITEMS = (
          True, 1,
          "True: the gain (being seen sooner) comes from one specific error of the model, which is all "
          "a motive needs (lesson 05: attacker economics in medical triage)."),
-    Item("b32", "M5", "Our model can be evaded, copied or made to leak training data through its normal "
-             "interface, even on a fully patched server.",
+    Item("b32", "M5", "On a fully patched, access-controlled server, a legitimate user can still make our model "
+             "misclassify inputs they choose.",
          True, 1,
-         "True: all three use answers to legitimate queries, so patching and access control do not "
-         "touch them (Kumar et al., 2020; NIST AI 100-2 E2025; lesson 02 extracts a model through a "
-         "secured API)."),
+         "True: evasion uses the model's normal interface, so patching and access control do not touch it; "
+         "perturbation attacks 'do not violate the classic notion of access/authorisation' (Kumar et al., "
+         "2020; lessons 02 and 05)."),
 )
 
 BY_ID = {item.id: item for item in ITEMS}
