@@ -185,7 +185,7 @@ def _lesson_calls(path):
     return calls
 
 
-LOOP_LESSONS = ["01", "02", "03", "04", "05", "06", "07", "08", "09a", "10"]
+LOOP_LESSONS = ["01", "02", "03", "04", "05", "06", "07", "08", "09a", "09b", "09c", "10"]
 
 
 @pytest.mark.parametrize("lesson", LOOP_LESSONS)
