@@ -10,6 +10,7 @@ smaller one.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -39,6 +40,12 @@ def _as_array(chk, value, shape, what):
 
 def _digit_pair(seed: int, n_test: int = 60):
     """A binary digits problem (pixels in [0, 1]), a logistic regression, and n_test test images."""
+    model, X, y, pair = _fitted_pair(seed, n_test)
+    return model, X.copy(), y.copy(), pair
+
+
+@functools.lru_cache(maxsize=8)
+def _fitted_pair(seed: int, n_test: int):
     rng = np.random.default_rng(seed)
     a, c = (int(v) for v in rng.choice(10, size=2, replace=False))
     digits = datasets.load_digits()
@@ -47,7 +54,7 @@ def _digit_pair(seed: int, n_test: int = 60):
     idx = rng.permutation(len(y))
     test, train = idx[:n_test], idx[n_test:]
     model = models.fit("logistic", X[train], y[train])
-    return model, X[test].copy(), y[test].copy(), (a, c)
+    return model, X[test], y[test], (a, c)
 
 
 def _linear(model):
