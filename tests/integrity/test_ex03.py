@@ -133,12 +133,13 @@ def test_red_team_over_20_seeds(task):
 
 @pytest.mark.slow
 def test_course_grade_with_a_private_seed(tmp_path):
+    """One learner (to keep the slow tier short): two tasks answered otherwise but correctly, one cheaply."""
     from conftest import require
 
     require("bwrap")
-    other = submission(A, {"task1-answer": DYKSTRA, "task3-answer": WATER_FILLING, "task4-answer": ALL_POINTS_CURVE})
-    cheap = submission(A, {"task1-answer": COURSE_PROJECT, "task3-answer": ONE_STEP, "task4-answer": RUNNING_MINIMUM})
-    got = grade_batch(A, {"grace": other, "mallory": cheap}, tmp_path, seed=90210)
-    failed = {g: t["messages"][-1] for g, t in got["grace"].tests.items() if not t["passed"]}
-    assert got["grace"].score == got["grace"].max_score == 11, failed
-    assert got["mallory"].score == 0, {g: t["score"] for g, t in got["mallory"].tests.items()}
+    mixed = submission(A, {"task1-answer": DYKSTRA, "task3-answer": ONE_STEP, "task4-answer": ALL_POINTS_CURVE})
+    got = grade_batch(A, {"grace": mixed}, tmp_path, seed=90210)["grace"]
+    scores = {g: t["score"] for g, t in got.tests.items()}
+    assert scores == {"task1-project-l2": 4, "task3-attack-linear": 0, "task4-security-curve": 3}, \
+        {g: t["messages"][-1] for g, t in got.tests.items()}
+    assert "best move" in got.tests["task3-attack-linear"]["messages"][-1]

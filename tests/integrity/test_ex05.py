@@ -98,36 +98,23 @@ BISECT_SOURCE = '''def make_it_pass(gateway, X_wish, constraints, feature_names)
     final[:, amount] = X_wish[:, amount] * low
     return attacks.respect_constraints(final, X_wish, constraints)'''
 
-HELPER_BREAK_EVEN = '''def break_even_card_price(X_final, approved, queries, feature_names, prices, caught=None):
-    free = economics.attacker_economics(X_final, approved, queries, feature_names, prices.but(card=0.0), caught)
-    return free["profit"] / len(X_final)'''
-
 SORTED_REVIEW = '''def choose_review_threshold(legit_scores, threshold, cap):
     approved = np.sort(np.asarray(legit_scores)[np.asarray(legit_scores) < threshold])
     k = int(np.floor(0.7 * cap * len(legit_scores)))
     return float(approved[len(approved) - k]) if k else float(threshold)'''
 
-BLIND = '''def make_it_pass(gateway, X_wish, constraints, feature_names):
-    X = X_wish.copy()
-    for name, value in (("hour", 14), ("online", 1), ("merchant_category", 3)):
-        X[:, list(feature_names).index(name)] = value
-    return X'''
-
 HELPER_PROFIT = '''def break_even_card_price(X_final, approved, queries, feature_names, prices, caught=None):
     return economics.attacker_economics(X_final, approved, queries, feature_names, prices, caught)["profit"]'''
-
-CONSTANT = '''def choose_review_threshold(legit_scores, threshold, cap):
-    return 0.05'''
 
 
 @pytest.mark.slow
 def test_course_grade_with_a_private_seed(tmp_path):
+    """One learner (to keep the slow tier short): two tasks answered otherwise but correctly, one cheaply."""
     from conftest import require
 
     require("bwrap")
-    other = submission(A, {"task1-answer": BISECT_SOURCE, "task2-answer": HELPER_BREAK_EVEN, "task3-answer": SORTED_REVIEW})
-    cheap = submission(A, {"task1-answer": BLIND, "task2-answer": HELPER_PROFIT, "task3-answer": CONSTANT})
-    got = grade_batch(A, {"grace": other, "mallory": cheap}, tmp_path, seed=90210)
-    failed = {g: t["messages"][-1] for g, t in got["grace"].tests.items() if not t["passed"]}
-    assert got["grace"].score == got["grace"].max_score == 10, failed
-    assert got["mallory"].score == 0, {g: t["score"] for g, t in got["mallory"].tests.items()}
+    mixed = submission(A, {"task1-answer": BISECT_SOURCE, "task2-answer": HELPER_PROFIT, "task3-answer": SORTED_REVIEW})
+    got = grade_batch(A, {"grace": mixed}, tmp_path, seed=90210)["grace"]
+    scores = {g: t["score"] for g, t in got.tests.items()}
+    assert scores == {"task1-make-it-pass": 4, "task2-profit": 0, "task3-review-threshold": 4}, \
+        {g: t["messages"][-1] for g, t in got.tests.items()}
