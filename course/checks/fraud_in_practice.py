@@ -6,7 +6,10 @@ Each check builds its own bank from the seed - card transactions (`datasets.make
 model (a random forest), a decision threshold that declines 2% of legitimate validation traffic -
 and its own batch of stolen cards, and judges the learner's answers on that hidden data:
 constraints per transaction (`datasets.check_constraints`), the API's query count, approvals by
-the hidden model, and the attacker's profit at `economics.PRICES`.
+the hidden model, and the attacker's profit at `economics.PRICES`. Each judges against a baseline
+that lacks the mechanism: a query-based campaign against the best blind disguise on the same cards;
+a review band against a fraudster who knows it (the lesson's script at several speeds), on the
+bank's scores and on the same bank recalibrated, so that a fixed number cannot pass.
 """
 from __future__ import annotations
 
