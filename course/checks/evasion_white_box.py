@@ -20,6 +20,7 @@ from course.science import datasets, models
 
 A = "03-evasion-white-box"
 TOL = 1e-9
+NEAREST_TOL = 1e-4  # a 20-step bisection is within 1e-5; shrink-then-clip misses by 0.02 or more
 BEST_MOVE_SHARE = 0.985  # of the best move: one clipped L2 step reaches at most 97.2% (40 seeds), PGD at least 99.4%
 L2_BUDGET = 1.5  # x the median distance of a correct image to the boundary (more pixels reach 0 or 1)
 
@@ -123,9 +124,9 @@ def check_project_l2(project_l2, seed, chk):
         want = nearest_allowed(X_adv, X, eps, low, high)
         gap = np.linalg.norm(got - X_adv, axis=1) - np.linalg.norm(want - X_adv, axis=1)
         err = float(np.abs(got - want).max())
-        chk.expect(err <= 1e-6,
+        chk.expect(err <= NEAREST_TOL,
                    expected="each row moved to the nearest point that is both within the budget and within the bounds",
-                   seen=f"{int(np.sum(np.abs(got - want).max(axis=1) > 1e-6))} of {len(X)} rows elsewhere; the worst "
+                   seen=f"{int(np.sum(np.abs(got - want).max(axis=1) > NEAREST_TOL))} of {len(X)} rows elsewhere; the worst "
                    f"is {gap.max():.3g} farther from the attacker's point than the nearest allowed point",
                    why="shrinking to the ball and then clipping to the bounds (or the other way round) leaves budget "
                    "unused or lands farther away than needed: the nearest allowed point keeps as much of the "

@@ -86,6 +86,18 @@ def _fn(source, name):
     return ns[name]
 
 
+def short_bisection(X_adv, X, eps, lb, ub):  # on the multiplier mu of the ball, 20 halvings of a log scale
+    low, high = np.full(len(X), -12.0), np.full(len(X), 12.0)
+    for _ in range(20):
+        mid = (low + high) / 2
+        z = np.clip((X_adv + 10**mid[:, None] * X) / (1 + 10**mid[:, None]), lb, ub)
+        inside = np.linalg.norm(z - X, axis=1) <= eps
+        low, high = np.where(inside, low, mid), np.where(inside, mid, high)
+    z = np.clip((X_adv + 10**high[:, None] * X) / (1 + 10**high[:, None]), lb, ub)
+    clipped = np.clip(X_adv, lb, ub)
+    return np.where((np.linalg.norm(clipped - X, axis=1) <= eps)[:, None], clipped, z)
+
+
 def clip_then_shrink(X_adv, X, eps, lb, ub):
     return project(np.clip(X_adv, lb, ub), X, eps, "l2")
 
@@ -109,6 +121,7 @@ def plain_curve(predict, attack, X, y, budgets):
 
 RED_TEAM = {
     "project-l2": {"solution": (SOLUTION["project_l2"], True), "Dykstra's projections": (_fn(DYKSTRA, "project_l2"), True),
+                   "20 halvings on the multiplier's log scale": (short_bisection, True),
                    "the course's project (shrink, then clip)": (_fn(COURSE_PROJECT, "project_l2"), False),
                    "clip, then shrink": (clip_then_shrink, False)},
     "attack-linear": {"solution": (SOLUTION["attack_linear"], True),
