@@ -56,8 +56,6 @@ def bank_case(seed: int) -> Bunch:
                  X_wish=stolen.X[stolen.y == 1],
                  legit_logged=model.predict_proba(logged.X[logged.y == 0])[:, 1],
                  legit_upcoming=model.predict_proba(upcoming.X[upcoming.y == 0])[:, 1])
-    case.blind = blind_baseline(case)
-    case.scripts = fraudster_scripts(case)
     _CASES[seed] = case
     if len(_CASES) > 4:
         _CASES.popitem(last=False)
@@ -153,6 +151,8 @@ def check_make_it_pass(make_it_pass, seed, chk):
         seen=f"{approved.mean():.0%} approved ({gateway.queries_used} queries)",
         why="semi-automated fraud is evasion with queries: approve/decline answers are enough to find what passes",
     )
+    if "blind" not in case:  # computed once per bank, by the task that needs it
+        case.blind = blind_baseline(case)
     blind = case.blind
     chk.expect(
         gateway.queries_used > 0 and approved.mean() >= blind.approved + BEAT_BLIND and acct["profit"] > blind.profit,
@@ -216,6 +216,8 @@ def check_break_even(break_even_card_price, seed, chk):
 @task(f"{A}/review-threshold", answer="choose_review_threshold", misconceptions=["M2", "M6"])
 def check_review_threshold(choose_review_threshold, seed, chk):
     case = bank_case(seed)
+    if "scripts" not in case:  # computed once per bank, by the task that needs it
+        case.scripts = fraudster_scripts(case)
     results = []
     for scale, role in ((None, "this bank's scores"),
                         (RECALIBRATION, "the same bank after a recalibration (scores on another scale)")):
