@@ -13,7 +13,7 @@ import pytest
 
 from course.ground.threat import project
 
-from .redteam import ROOT, grade_batch, submission, sweep
+from .redteam_ex03_ex05 import ROOT, grade_batch, submission, sweep
 
 A = "03-evasion-white-box"
 SEEDS = range(20)

@@ -15,7 +15,7 @@ import pytest
 from course.science import attacks
 
 from . import answers05 as Z
-from .redteam import ROOT, grade_batch, submission, sweep
+from .redteam_ex03_ex05 import ROOT, grade_batch, submission, sweep
 
 A = "05-semi-automated-fraud"
 SEEDS = range(20)

@@ -1,4 +1,4 @@
-"""Shared by the red-team tests of the exercises: a check's verdict at any data seed, and a `course grade` batch."""
+"""Shared by the red-team tests of exercises 03 and 05: a check's verdict at any data seed, and a `course grade` batch."""
 from __future__ import annotations
 
 import copy
