@@ -7,7 +7,9 @@ model (a random forest), a decision threshold that declines 2% of legitimate val
 and its own batch of stolen cards, and judges the learner's answers on that hidden data:
 constraints per transaction (`datasets.check_constraints`), the API's query count, approvals by
 the hidden model, and the attacker's profit at `economics.PRICES`. Each judges against a baseline
-that lacks the mechanism: a query-based campaign against the best blind disguise on the same cards;
+that lacks the mechanism: a query-based campaign against the best blind disguise on the same cards,
+through a gateway that blocks a card after `BLOCK_AFTER` declines (so the lesson's script, which spends
+three attempts on purchases it could know fail, burns its cards: calling it as it is does not pass);
 a review band against a fraudster who knows it (the lesson's script at several speeds), on the
 bank's scores and on the same bank recalibrated, so that a fixed number cannot pass.
 """
@@ -25,6 +27,7 @@ from course.science import attacks, datasets, economics, models, services
 
 A = "05-semi-automated-fraud"
 ATTEMPTS_PER_CARD = 10  # the query budget: 10 x the number of cards, in total
+BLOCK_AFTER = 3  # the bank of task 1 blocks a card after 3 declines (the lesson's bank did not): the lesson's script burns its cards
 MIN_APPROVED = 0.40
 BEAT_BLIND = 0.05  # approvals a query-based script must add to the best blind disguise (the solution adds >= 0.12, 24 seeds)
 BLIND_SHRINKS = 7  # the blind baselines: the lesson's disguise with the amount lowered 0..6 times, no query
@@ -120,7 +123,8 @@ def check_make_it_pass(make_it_pass, seed, chk):
     case = bank_case(seed)
     X_wish, fraud = case.X_wish, case.fraud
     limit = ATTEMPTS_PER_CARD * len(X_wish)
-    gateway = services.PredictionAPI(case.model, output="label", threshold=case.threshold, max_queries=limit)
+    gateway = services.CardGateway(case.model, case.threshold, X_wish, fraud.constraints, max_queries=limit,
+                                   block_after=BLOCK_AFTER)
     X_final = call(chk, make_it_pass, gateway, X_wish.copy(), fraud.constraints, list(fraud.feature_names),
                    what="make_it_pass")
     X_final = np.asarray(X_final, dtype=float) if X_final is not None else None
@@ -141,15 +145,19 @@ def check_make_it_pass(make_it_pass, seed, chk):
                    "is not one the real system would ever see")
     chk.require(gateway.queries_used <= limit, expected=f"at most {limit} queries", seen=f"{gateway.queries_used}",
                 why="the query budget is the fraudster's: attempts beyond it are declined cards and blocked accounts")
-    approved = _score(case, X_final) < case.threshold
+    blocked = gateway.blocked
+    approved = (_score(case, X_final) < case.threshold) & ~blocked
     acct = economics.attacker_economics(X_final, approved, np.full(len(X_final), gateway.queries_used / len(X_final)),
                                         fraud.feature_names)
     chk.expect(
         approved.mean() >= MIN_APPROVED,
         expected=f"at least {MIN_APPROVED:.0%} of the {len(X_wish)} stolen cards' purchases approved by the hidden "
-                 f"model, within {ATTEMPTS_PER_CARD} queries per card on average",
-        seen=f"{approved.mean():.0%} approved ({gateway.queries_used} queries)",
-        why="semi-automated fraud is evasion with queries: approve/decline answers are enough to find what passes",
+                 f"model on cards not blocked, within {ATTEMPTS_PER_CARD} queries per card on average",
+        seen=f"{approved.mean():.0%} approved ({gateway.queries_used} queries; {int(blocked.sum())} cards blocked after "
+             f"{BLOCK_AFTER} declines)",
+        why="semi-automated fraud is evasion with queries: approve/decline answers are enough to find what passes, "
+            f"but this bank blocks a card after {BLOCK_AFTER} declines: attempts the script could know would fail "
+            "burn the card (the lesson's script starts with the purchase as intended, then disguises it piece by piece)",
     )
     if "blind" not in case:  # computed once per bank, by the task that needs it
         case.blind = blind_baseline(case)
@@ -159,7 +167,8 @@ def check_make_it_pass(make_it_pass, seed, chk):
         expected=f"a script that learns from the gateway's answers and beats the best blind disguise on the same "
                  f"cards: at least {blind.approved + BEAT_BLIND:.0%} approved (blind: {blind.approved:.0%}) and more "
                  f"profit than its {blind.profit:+.0f} EUR",
-        seen=f"{gateway.queries_used} queries, {approved.mean():.0%} approved, profit {acct['profit']:+.0f} EUR",
+        seen=f"{gateway.queries_used} queries, {approved.mean():.0%} approved ({int(blocked.sum())} cards blocked), "
+             f"profit {acct['profit']:+.0f} EUR",
         why="a disguise applied without asking is a guess; semi-automated fraud is evasion by queries: each "
             "decline tells the script what to change on that card",
     )

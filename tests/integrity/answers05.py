@@ -16,26 +16,38 @@ def _disguised(X, names, constraints):
 
 
 # ---------------------------------------------------------------- task 1: make the purchases pass
-def make_it_pass_bisect(gateway, X_wish, constraints, feature_names):
-    """Correct, written differently: the disguise, then a bisection on each card's amount (9 queries)."""
+def make_it_pass_until_blocked(gateway, X_wish, constraints, feature_names):
+    """Correct, written differently: the whole disguise from the first attempt, then each declined card asks for
+    0.4 times its amount again, until it is approved or the gateway says it is blocked (read from the gateway)."""
     names = list(feature_names)
     amount = names.index("amount")
-    base = attacks.respect_constraints(_disguised(X_wish, names, constraints), X_wish, constraints)
-    low, high = np.zeros(len(X_wish)), np.ones(len(X_wish))  # fractions of the intended amount
-    full = base.copy()
-    ok = gateway.predict(full) == 0
-    low[ok] = 1.0
-    for _ in range(8):
-        todo = np.flatnonzero(low < 1.0)
-        mid = (low[todo] + high[todo]) / 2
-        cand = base[todo].copy()
-        cand[:, amount] = X_wish[todo, amount] * mid
-        cand = attacks.respect_constraints(cand, X_wish[todo], constraints)
-        passed = gateway.predict(cand) == 0
-        low[todo[passed]], high[todo[~passed]] = mid[passed], mid[~passed]
-    final = base.copy()
-    final[:, amount] = X_wish[:, amount] * low
-    return attacks.respect_constraints(final, X_wish, constraints)
+    X = _disguised(X_wish, names, constraints)
+    done = np.zeros(len(X), dtype=bool)
+    while True:
+        todo = np.flatnonzero(~done & ~np.asarray(gateway.blocked))
+        if not len(todo):
+            return X
+        X[todo, amount] = X_wish[todo, amount] * 0.4 ** np.asarray(gateway.declines)[todo]
+        X[todo] = attacks.respect_constraints(X[todo], X_wish[todo], constraints)
+        done[todo[gateway.predict(X[todo]) == 0]] = True
+
+
+def probe_configured(gateway, X_wish, constraints, feature_names):
+    """Correct, the lesson's helper configured for this bank: the disguise before the first attempt (no attempt
+    spent on the purchase as intended), halving the amount, three attempts per card."""
+    names = list(feature_names)
+    X = _disguised(X_wish, names, constraints)
+    return attacks.probe_fraud(gateway, X, constraints, names, disguise=(), shrink=0.5, max_queries=3).X_final
+
+
+def probe_as_is(gateway, X_wish, constraints, feature_names):
+    """Cheap: the lesson's script called as it is (the purchase as intended, then the disguise piece by piece)."""
+    return attacks.probe_fraud(gateway, X_wish, constraints, feature_names).X_final
+
+
+def probe_three_attempts(gateway, X_wish, constraints, feature_names):
+    """Cheap: the lesson's script cut to three attempts per card (the block read as a budget, nothing else changed)."""
+    return attacks.probe_fraud(gateway, X_wish, constraints, feature_names, max_queries=3).X_final
 
 
 def blind_disguise(gateway, X_wish, constraints, feature_names):

@@ -1,7 +1,8 @@
 """Red team of exercise 05 (semi-automated fraud): cheap answers score 0, correct answers written otherwise score full.
 
-Cheap answers: the lesson's disguise applied blindly (with or without a query whose answer is ignored), the
-purchases as intended, 1-EUR purchases; the course's profit helper or the payoff per card for the break-even
+Cheap answers: the lesson's `probe_fraud` called as it is (its script burns cards at a bank that blocks a card
+after 3 declines), or only cut to 3 attempts; the lesson's disguise applied blindly (with or without a query whose
+answer is ignored), the purchases as intended, 1-EUR purchases; the course's profit helper or the payoff per card for the break-even
 price, or the review forgotten; a constant review threshold, or a band with no width. The verdict of a band at
 half the cap must not depend on the seed. Swept over 20 banks (the checks' seeds; slow: each is a random forest);
 one `course grade` batch with a private seed confirms the end-to-end path (slow).
@@ -38,7 +39,11 @@ def no_band(legit_scores, threshold, cap):
 
 
 RED_TEAM = {
-    "make-it-pass": {"solution": (SOLUTION["make_it_pass"], True), "a bisection on each card's amount": (Z.make_it_pass_bisect, True),
+    "make-it-pass": {"solution": (SOLUTION["make_it_pass"], True),
+                     "cuts by 0.4 until approved or blocked": (Z.make_it_pass_until_blocked, True),
+                     "the lesson's probe_fraud configured for this bank": (Z.probe_configured, True),
+                     "the lesson's probe_fraud called as it is": (Z.probe_as_is, False),
+                     "probe_fraud cut to 3 attempts": (Z.probe_three_attempts, False),
                      "the blind disguise": (Z.blind_disguise, False), "one ignored query, then the blind disguise":
                      (Z.blind_after_one_look, False), "as intended": (Z.as_intended, False), "1-EUR purchases": (Z.one_euro, False)},
     "break-even": {"solution": (SOLUTION["break_even_card_price"], True),
@@ -77,26 +82,21 @@ def test_every_task_has_two_cheap_answers_and_a_correct_one_written_otherwise():
         assert sum(w for name, (_, w) in answers.items() if name != "solution") >= 1, task
 
 
-BISECT_SOURCE = '''def make_it_pass(gateway, X_wish, constraints, feature_names):
+UNTIL_BLOCKED_SOURCE = '''def make_it_pass(gateway, X_wish, constraints, feature_names):
     names = list(feature_names)
     amount = names.index("amount")
-    base = X_wish.copy()
+    X = X_wish.copy()
     for name, value in (("hour", 14), ("online", 1), ("merchant_category", 3)):
-        base[:, names.index(name)] = value
-    base = attacks.respect_constraints(base, X_wish, constraints)
-    low, high = np.zeros(len(X_wish)), np.ones(len(X_wish))
-    low[gateway.predict(base) == 0] = 1.0
-    for _ in range(8):
-        todo = np.flatnonzero(low < 1.0)
-        mid = (low[todo] + high[todo]) / 2
-        cand = base[todo].copy()
-        cand[:, amount] = X_wish[todo, amount] * mid
-        cand = attacks.respect_constraints(cand, X_wish[todo], constraints)
-        passed = gateway.predict(cand) == 0
-        low[todo[passed]], high[todo[~passed]] = mid[passed], mid[~passed]
-    final = base.copy()
-    final[:, amount] = X_wish[:, amount] * low
-    return attacks.respect_constraints(final, X_wish, constraints)'''
+        X[:, names.index(name)] = value
+    X = attacks.respect_constraints(X, X_wish, constraints)
+    done = np.zeros(len(X), dtype=bool)
+    while True:
+        todo = np.flatnonzero(~done & ~np.asarray(gateway.blocked))
+        if not len(todo):
+            return X
+        X[todo, amount] = X_wish[todo, amount] * 0.4 ** np.asarray(gateway.declines)[todo]
+        X[todo] = attacks.respect_constraints(X[todo], X_wish[todo], constraints)
+        done[todo[gateway.predict(X[todo]) == 0]] = True'''
 
 SORTED_REVIEW = '''def choose_review_threshold(legit_scores, threshold, cap):
     approved = np.sort(np.asarray(legit_scores)[np.asarray(legit_scores) < threshold])
@@ -113,7 +113,7 @@ def test_course_grade_with_a_private_seed(tmp_path):
     from conftest import require
 
     require("bwrap")
-    mixed = submission(A, {"task1-answer": BISECT_SOURCE, "task2-answer": HELPER_PROFIT, "task3-answer": SORTED_REVIEW})
+    mixed = submission(A, {"task1-answer": UNTIL_BLOCKED_SOURCE, "task2-answer": HELPER_PROFIT, "task3-answer": SORTED_REVIEW})
     got = grade_batch(A, {"grace": mixed}, tmp_path, seed=90210)["grace"]
     scores = {g: t["score"] for g, t in got.tests.items()}
     assert scores == {"task1-make-it-pass": 4, "task2-profit": 0, "task3-review-threshold": 4}, \
