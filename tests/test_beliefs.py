@@ -308,14 +308,21 @@ def _answer_cells(path):
     return [c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
 
 
+class _EmptyForm:
+    """The widget form of an answer cell, with nothing ticked: `write` gives the typed answers back."""
+
+    def write(self, answers, **_):
+        return answers
+
+
 @pytest.mark.parametrize("assignment, form", [("00-welcome", "A"), ("10-wrap-up", "B")])
 def test_the_solution_holds_the_correct_answers_and_the_release_only_blanks(assignment, form):
-    env = {}
+    env = {"form_first": _EmptyForm(), "form_second": _EmptyForm()}
     for src in _answer_cells(ROOT / "solutions" / assignment / f"{assignment}.ipynb"):
         if "answers" in src:
             exec(src, env)  # noqa: S102 - our own notebook's plain dict literals
     assert env["answers"] == key(confidence=3, form=form)
-    blank = {}
+    blank = {"form_first": _EmptyForm(), "form_second": _EmptyForm()}
     for src in _answer_cells(ROOT / "exercises" / assignment / f"{assignment}.ipynb"):
         if "answers" not in src:
             continue

@@ -56,15 +56,15 @@ def test_the_form_starts_from_given_answers_and_only_changes_what_was_ticked():
 
 
 def test_paper_codes_are_parsed_in_sheet_order_and_mistakes_are_named():
-    answers = questionnaire.parse_codes("T3 f2 - T, 0", ["q01", "q02", "q03", "q04", "q05"])
-    assert answers == {"q01": {"answer": True, "confidence": 3}, "q02": {"answer": False, "confidence": 2},
-                       "q04": {"answer": True, "confidence": None}, "q05": {"answer": False, "confidence": None}}
+    answers = questionnaire.parse_codes("T3 f2 - T, 0", ["a01", "a02", "a03", "a04", "a05"])
+    assert answers == {"a01": {"answer": True, "confidence": 3}, "a02": {"answer": False, "confidence": 2},
+                       "a04": {"answer": True, "confidence": None}, "a05": {"answer": False, "confidence": None}}
     with pytest.raises(ValueError, match="2 entries for 3 statements"):
-        questionnaire.parse_codes("T3 F2", ["q01", "q02", "q03"])
+        questionnaire.parse_codes("T3 F2", ["a01", "a02", "a03"])
     with pytest.raises(ValueError, match="statement 2"):
-        questionnaire.parse_codes("T3 X2", ["q01", "q02"])
+        questionnaire.parse_codes("T3 X2", ["a01", "a02"])
     with pytest.raises(ValueError, match="statement 1"):
-        questionnaire.parse_codes("T7", ["q01"])
+        questionnaire.parse_codes("T7", ["a01"])
     with pytest.raises(ValueError, match="unknown item"):
         questionnaire.parse_codes("T1", ["zz"])
 
@@ -87,7 +87,7 @@ def test_facilitators_print_enter_and_sum_up_sheets(tmp_path, capsys):
 
     items = ",".join(IDS)
     assert run("sheet", "--items", items, "--out", str(tmp_path / "sheet.html")) == 0
-    assert "(q01)" in (tmp_path / "sheet.html").read_text()
+    assert "(a01)" in (tmp_path / "sheet.html").read_text()
     right = " ".join(("T" if beliefs.BY_ID[i].answer else "F") + "3" for i in IDS)
     wrong = " ".join(("F" if beliefs.BY_ID[i].answer else "T") + "4" for i in IDS)
     assert run("enter", "--items", items, "--learner", "ada", "--out", str(tmp_path), "--codes", right) == 0
