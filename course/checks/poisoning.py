@@ -66,6 +66,7 @@ def check_flip_to_target(flip_to_target, seed, chk):
 LOOP = {"rounds": 6, "batch": 1000, "initial": 2000, "budget": 0.03, "ignore_above": 0.9}
 LOOP_MAX_CAUGHT = 0.70
 LOOP_MAX_DASHBOARD_DROP = 0.02
+LOOP_BELOW_COPIES = 0.10  # the baseline: lesson 06's copies of the campaign, on the same loop and gate
 
 
 class _Strict:
@@ -98,15 +99,18 @@ class _Strict:
 def check_craft_reports(craft_reports, seed, chk):
     rs = int(seed % (2**31))
     clean = poisoning.feedback_loop(None, random_state=rs, **LOOP)
+    copies = float(poisoning.feedback_loop(poisoning.copy_reports, random_state=rs, **LOOP).campaign_caught[-1])
+    bar = min(LOOP_MAX_CAUGHT, copies - LOOP_BELOW_COPIES)
     strict = _Strict(chk, craft_reports)
     attacked = poisoning.feedback_loop(strict, random_state=rs, **LOOP)
     caught, before = float(attacked.campaign_caught[-1]), float(clean.campaign_caught[-1])
     drop = float(clean.dashboard_accuracy[-1] - attacked.dashboard_accuracy[-1])
     accepted = int(attacked.reports.sum())
     chk.expect(
-        caught <= LOOP_MAX_CAUGHT,
-        expected=f"at most {LOOP_MAX_CAUGHT:.0%} of the campaign caught after {LOOP['rounds']} rounds "
-                 f"(without an attacker: {before:.0%})",
+        caught <= bar + 1e-9,
+        expected=f"at most {bar:.0%} of the campaign caught after {LOOP['rounds']} rounds (at most "
+                 f"{LOOP_MAX_CAUGHT:.0%}, and {LOOP_BELOW_COPIES:.0%} below copies of the campaign: {copies:.0%}; "
+                 f"without an attacker: {before:.0%})",
         seen=f"{caught:.0%} caught; {accepted} of your reports passed the team's gate",
         why="a few percent of the labels, placed where the filter still accepts them, are enough to shift a "
             "targeted behaviour; reports the gate finds absurd are simply dropped",
@@ -137,12 +141,18 @@ def _plain_reports(X_campaign, X_ham, n_reports, spam_score=None):
 
 
 def find_case(seed: int, style: str):
-    """A loop poisoned by `style` ("copies" or "plain"); returns the rows added after round 0 with
-    their labels and the truth, and the vetted initial rows."""
+    """A loop poisoned by `style` ("copies" or "plain"), with its shape drawn from the seed (rounds,
+    batch size, the attacker's share); returns the rows added after round 0 in a seeded random order
+    (row order says nothing about who supplied a row) with their labels and the truth, and the
+    vetted initial rows."""
     craft = poisoning.copy_reports if style == "copies" else _plain_reports
-    r = poisoning.feedback_loop(craft, random_state=int(seed % (2**31)), budget=0.03)
+    rng = np.random.default_rng([int(seed % (2**31)), style == "plain"])
+    shape = {"rounds": int(rng.integers(4, 9)), "batch": int(rng.choice([600, 800, 1000, 1200, 1400])),
+             "budget": float(rng.choice([0.02, 0.03, 0.04]))}
+    r = poisoning.feedback_loop(craft, random_state=int(rng.integers(2**31)), **shape)
     t = r.n_trusted
-    return r.X_train[t:], r.y_train[t:], r.is_poison[t:], r.X_train[:t], r.y_train[:t]
+    order = rng.permutation(len(r.y_train) - t)
+    return r.X_train[t:][order], r.y_train[t:][order], r.is_poison[t:][order], r.X_train[:t], r.y_train[:t]
 
 
 @task(f"{A}/find-poisoned", answer="find_poisoned", misconceptions=["M8", "M1"])
