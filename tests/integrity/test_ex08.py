@@ -121,5 +121,5 @@ def test_the_battery_reads_auc_both_ways():
 def test_seeds_swept(task):
     failed = [s for s in SEEDS if not verdict(task, ALTERNATIVE[task], s).passed]
     assert not failed, f"{task}: the alternative failed at seeds {failed}"
-    passed_cheap = [(c.__name__, s) for c in CHEAP[task] for s in SEEDS[:5] if verdict(task, c, s).passed]
+    passed_cheap = [(c.__name__, s) for c in CHEAP[task] for s in SEEDS[:3] if verdict(task, c, s).passed]
     assert not passed_cheap, f"{task}: cheap answers passed: {passed_cheap}"
