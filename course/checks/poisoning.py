@@ -6,6 +6,7 @@ import numpy as np
 
 from course.checks import call, task
 from course.checks.feedback import fmt
+from course.checks.keys.poisoning import gated_reports
 from course.science import poisoning
 
 A = "06-poisoning"
@@ -129,6 +130,8 @@ def check_craft_reports(craft_reports, seed, chk):
 # ---------------------------------------------------------------------------- task 3: finding the poison
 FIND_MIN_PRECISION = 0.6
 FIND_MIN_RECALL = 0.6
+ADAPTIVE_GATES = (0.25, 0.88)  # how far inside the acceptance region the adaptive poisoner stays
+ADAPTIVE_MIN_CAUGHT = 0.80  # the campaign caught by the filter retrained on what the detector keeps
 _SPAM_WORDS = [poisoning.VOCABULARY.index(w) for w in
                ("free", "winner", "prize", "click", "offer", "urgent", "cheap", "unsubscribe")]
 
@@ -184,5 +187,40 @@ def check_find_poisoned(find_poisoned, seed, chk):
             why="flagging everything unusual also throws away honest users' data: a sanitiser has a cost",
         )
         summary.append(f"{style}: precision {precision:.2f}, recall {recall:.2f}")
+    worst, before = _against_an_adaptive_poisoner(find_poisoned, seed, chk)
+    summary.append(f"a poisoner who knows your detector: campaign caught {worst:.0%} after sanitising "
+                   f"({before:.0%} without it)")
     chk.current_case = ""
     return chk.passed("; ".join(summary))
+
+
+def _against_an_adaptive_poisoner(find_poisoned, seed, chk):
+    """The campaign caught by the filter retrained on what the detector keeps, against a poisoner who
+    crafts reports to sit inside the detector's acceptance region (at several depths: the worst counts)."""
+    chk.current_case = "a poisoner who knows your detector (reports crafted to look acceptable)"
+    rng = np.random.default_rng([int(seed % (2**31)), 7])
+    fresh = poisoning.make_mail(3000, random_state=int(rng.integers(2**31)))
+    campaign = poisoning.campaign_mail(500, random_state=int(rng.integers(2**31)))
+    worst, before, worst_gate = 1.0, 1.0, None
+    for gate in ADAPTIVE_GATES:
+        r = poisoning.feedback_loop(gated_reports(gate), random_state=int(rng.integers(2**31)), budget=0.03)
+        t = r.n_trusted
+        order = rng.permutation(len(r.y_train) - t)
+        got = call(chk, find_poisoned, r.X_train[t:][order].copy(), r.y_train[t:][order].copy(),
+                   r.X_train[:t].copy(), r.y_train[:t].copy(), what="find_poisoned")
+        idx = _as_indices(chk, got, len(order), None, "find_poisoned")
+        keep = np.ones(len(r.y_train), bool)
+        keep[t + order[idx]] = False
+        m = poisoning.measure_mitigation(keep, r.is_poison, r.X_train, r.y_train, fresh.X, fresh.y, X_target=campaign)
+        if m["target_caught_kept"] < worst:
+            worst, before, worst_gate = m["target_caught_kept"], m["target_caught_all"], gate
+    chk.expect(
+        worst >= ADAPTIVE_MIN_CAUGHT,
+        expected=f"at least {ADAPTIVE_MIN_CAUGHT:.0%} of the campaign caught by the filter retrained on the rows you "
+                 f"keep, whatever the poisoner does",
+        seen=f"{worst:.0%} caught ({before:.0%} without your detector) against reports crafted to score at most "
+             f"{worst_gate} on the team's filter",
+        why="a sanitiser is a mitigation only against the attacker who knows it: poison that stays inside what it "
+            "accepts must either be caught or be too weak to matter",
+    )
+    return worst, before
