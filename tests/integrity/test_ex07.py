@@ -51,6 +51,29 @@ def report_majority_target(predict, X, y, trigger):
             "attack_success_rate": sc.attack_success_rate(predict, X, y, t, trigger)}
 
 
+# ---------------------------------------------------------------- task 2: inspect-vendor
+def inspect_by_contrast(predict, X, y):
+    """An alternative: stamp a square at every border position and measure how much one class's share
+    grows over the clean images' shares (not the solution's per-size thresholds)."""
+    X = np.asarray(X)[:150]
+    base = np.bincount(np.asarray(predict(X)), minlength=10) / len(X)
+    gain, where = 0.0, None
+    for size in (2, 3):
+        for loc in sc.border_locations(size):
+            moved = np.bincount(np.asarray(predict(sc.stamp(X, loc, size))), minlength=10) / len(X)
+            if (moved - base).max() > gain:
+                gain, where = float((moved - base).max()), loc
+    return {"backdoored": gain > 0.5, "location": where if gain > 0.5 else None}
+
+
+def inspect_always_backdoored(predict, X, y):
+    return {"backdoored": True, "location": (6, 6)}
+
+
+def inspect_always_clean(predict, X, y):
+    return {"backdoored": False, "location": None}
+
+
 # ---------------------------------------------------------------- task 3: should-load
 def load_by_allowlist(data, reference):
     """An alternative: its own opcode walk (GLOBAL/INST, and STACK_GLOBAL via a string stack), an
@@ -135,10 +158,12 @@ def verify_hash_then_pickle(path, expected):
 
 CHEAP = {
     "backdoor-report": [report_all_images, report_majority_target],
+    "inspect-vendor": [inspect_always_backdoored, inspect_always_clean],
     "should-load": [load_by_denylist, load_by_grep, load_one_protocol, load_and_compare],
     "load-verified": [verify_by_name, verify_hash_then_pickle],
 }
-ALTERNATIVE = {"backdoor-report": report_by_loop, "should-load": load_by_allowlist, "load-verified": verify_streamed}
+ALTERNATIVE = {"backdoor-report": report_by_loop, "inspect-vendor": inspect_by_contrast,
+               "should-load": load_by_allowlist, "load-verified": verify_streamed}
 
 
 @pytest.mark.parametrize("task", list(CHEAP))
