@@ -119,7 +119,9 @@ def test_the_battery_reads_auc_both_ways():
 @pytest.mark.slow
 @pytest.mark.parametrize("task", list(ALTERNATIVE))
 def test_seeds_swept(task):
-    failed = [s for s in SEEDS if not verdict(task, ALTERNATIVE[task], s).passed]
+    # the restriction's check is new: 20 seeds; the other two changed little (the service closes): 5
+    seeds = SEEDS if task == "restriction" else SEEDS[:5]
+    failed = [s for s in seeds if not verdict(task, ALTERNATIVE[task], s).passed]
     assert not failed, f"{task}: the alternative failed at seeds {failed}"
     passed_cheap = [(c.__name__, s) for c in CHEAP[task] for s in SEEDS[:3] if verdict(task, c, s).passed]
     assert not passed_cheap, f"{task}: cheap answers passed: {passed_cheap}"
