@@ -147,9 +147,11 @@ def test_safer_route_loads_verified_arrays_and_refuses_the_rest(tmp_path, honest
 
 
 def test_backdoor_report_check_explains_counting_the_target_class():
-    def all_images(predict, X, y, trigger, target):
-        return {"clean_accuracy": float(np.mean(predict(X) == y)),
-                "attack_success_rate": float(np.mean(predict(trigger(X)) == target))}
+    def all_images(predict, X, y, trigger):
+        moved = predict(trigger(X))
+        t = int(np.bincount(moved, minlength=10).argmax())
+        return {"clean_accuracy": float(np.mean(predict(X) == y)), "target": t,
+                "attack_success_rate": float(np.mean(moved == t))}
 
     v = evaluate("07-backdoors-supply-chain/backdoor-report", all_images)
     assert not v.passed and "target class included" in v.seen
@@ -160,22 +162,25 @@ def test_inspect_check_fails_a_test_that_always_alarms():
     assert not v.passed
 
 
-def test_audit_check_fails_an_auditor_that_loads_the_file():
-    def loads(data, allowed):
-        pickle.loads(data)  # wrong on purpose: the check's harmless payload writes its marker
-        return []
+def test_should_load_check_fails_a_decision_that_loads_the_file():
+    def loads(data, reference):
+        return type(pickle.loads(data)) is type(reference)  # wrong on purpose: the payload writes its marker
 
-    v = evaluate("07-backdoors-supply-chain/audit-pickle", loads)
-    assert not v.passed and "ran during your audit" in v.seen
-
-
-def test_audit_check_fails_an_auditor_that_reports_nothing_or_everything():
-    assert not evaluate("07-backdoors-supply-chain/audit-pickle", lambda d, a: []).passed
-    assert not evaluate("07-backdoors-supply-chain/audit-pickle", lambda d, a: sorted(a) + ["posix.system"]).passed
+    v = evaluate("07-backdoors-supply-chain/should-load", loads)
+    assert not v.passed and "ran while you judged" in v.seen
 
 
-def test_audit_check_passes_the_course_auditor():
-    assert evaluate("07-backdoors-supply-chain/audit-pickle", sc.audit_pickle).passed
+def test_should_load_check_fails_always_yes_or_always_no():
+    assert not evaluate("07-backdoors-supply-chain/should-load", lambda d, r: True).passed
+    assert not evaluate("07-backdoors-supply-chain/should-load", lambda d, r: False).passed
+
+
+def test_should_load_check_passes_an_allow_list_over_every_protocol():
+    def allow(data, reference):
+        allowed = set().union(*(sc.allowed_globals(reference, protocol=p) for p in range(6)))
+        return not sc.audit_pickle(data, allowed)
+
+    assert evaluate("07-backdoors-supply-chain/should-load", allow).passed
 
 
 def test_load_check_fails_without_a_hash_check_and_passes_the_course_loader():

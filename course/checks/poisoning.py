@@ -6,6 +6,7 @@ import numpy as np
 
 from course.checks import call, task
 from course.checks.feedback import fmt
+from course.checks.keys.poisoning import gated_reports
 from course.science import poisoning
 
 A = "06-poisoning"
@@ -66,6 +67,7 @@ def check_flip_to_target(flip_to_target, seed, chk):
 LOOP = {"rounds": 6, "batch": 1000, "initial": 2000, "budget": 0.03, "ignore_above": 0.9}
 LOOP_MAX_CAUGHT = 0.70
 LOOP_MAX_DASHBOARD_DROP = 0.02
+LOOP_BELOW_COPIES = 0.10  # the baseline: lesson 06's copies of the campaign, on the same loop and gate
 
 
 class _Strict:
@@ -98,15 +100,18 @@ class _Strict:
 def check_craft_reports(craft_reports, seed, chk):
     rs = int(seed % (2**31))
     clean = poisoning.feedback_loop(None, random_state=rs, **LOOP)
+    copies = float(poisoning.feedback_loop(poisoning.copy_reports, random_state=rs, **LOOP).campaign_caught[-1])
+    bar = min(LOOP_MAX_CAUGHT, copies - LOOP_BELOW_COPIES)
     strict = _Strict(chk, craft_reports)
     attacked = poisoning.feedback_loop(strict, random_state=rs, **LOOP)
     caught, before = float(attacked.campaign_caught[-1]), float(clean.campaign_caught[-1])
     drop = float(clean.dashboard_accuracy[-1] - attacked.dashboard_accuracy[-1])
     accepted = int(attacked.reports.sum())
     chk.expect(
-        caught <= LOOP_MAX_CAUGHT,
-        expected=f"at most {LOOP_MAX_CAUGHT:.0%} of the campaign caught after {LOOP['rounds']} rounds "
-                 f"(without an attacker: {before:.0%})",
+        caught <= bar + 1e-9,
+        expected=f"at most {bar:.0%} of the campaign caught after {LOOP['rounds']} rounds (at most "
+                 f"{LOOP_MAX_CAUGHT:.0%}, and {LOOP_BELOW_COPIES:.0%} below copies of the campaign: {copies:.0%}; "
+                 f"without an attacker: {before:.0%})",
         seen=f"{caught:.0%} caught; {accepted} of your reports passed the team's gate",
         why="a few percent of the labels, placed where the filter still accepts them, are enough to shift a "
             "targeted behaviour; reports the gate finds absurd are simply dropped",
@@ -125,6 +130,8 @@ def check_craft_reports(craft_reports, seed, chk):
 # ---------------------------------------------------------------------------- task 3: finding the poison
 FIND_MIN_PRECISION = 0.6
 FIND_MIN_RECALL = 0.6
+ADAPTIVE_GATES = (0.25, 0.88)  # how far inside the acceptance region the adaptive poisoner stays
+ADAPTIVE_MIN_CAUGHT = 0.80  # the campaign caught by the filter retrained on what the detector keeps
 _SPAM_WORDS = [poisoning.VOCABULARY.index(w) for w in
                ("free", "winner", "prize", "click", "offer", "urgent", "cheap", "unsubscribe")]
 
@@ -137,12 +144,18 @@ def _plain_reports(X_campaign, X_ham, n_reports, spam_score=None):
 
 
 def find_case(seed: int, style: str):
-    """A loop poisoned by `style` ("copies" or "plain"); returns the rows added after round 0 with
-    their labels and the truth, and the vetted initial rows."""
+    """A loop poisoned by `style` ("copies" or "plain"), with its shape drawn from the seed (rounds,
+    batch size, the attacker's share); returns the rows added after round 0 in a seeded random order
+    (row order says nothing about who supplied a row) with their labels and the truth, and the
+    vetted initial rows."""
     craft = poisoning.copy_reports if style == "copies" else _plain_reports
-    r = poisoning.feedback_loop(craft, random_state=int(seed % (2**31)), budget=0.03)
+    rng = np.random.default_rng([int(seed % (2**31)), style == "plain"])
+    shape = {"rounds": int(rng.integers(4, 9)), "batch": int(rng.choice([600, 800, 1000, 1200, 1400])),
+             "budget": float(rng.choice([0.02, 0.03, 0.04]))}
+    r = poisoning.feedback_loop(craft, random_state=int(rng.integers(2**31)), **shape)
     t = r.n_trusted
-    return r.X_train[t:], r.y_train[t:], r.is_poison[t:], r.X_train[:t], r.y_train[:t]
+    order = rng.permutation(len(r.y_train) - t)
+    return r.X_train[t:][order], r.y_train[t:][order], r.is_poison[t:][order], r.X_train[:t], r.y_train[:t]
 
 
 @task(f"{A}/find-poisoned", answer="find_poisoned", misconceptions=["M8", "M1"])
@@ -174,5 +187,40 @@ def check_find_poisoned(find_poisoned, seed, chk):
             why="flagging everything unusual also throws away honest users' data: a sanitiser has a cost",
         )
         summary.append(f"{style}: precision {precision:.2f}, recall {recall:.2f}")
+    worst, before = _against_an_adaptive_poisoner(find_poisoned, seed, chk)
+    summary.append(f"a poisoner who knows your detector: campaign caught {worst:.0%} after sanitising "
+                   f"({before:.0%} without it)")
     chk.current_case = ""
     return chk.passed("; ".join(summary))
+
+
+def _against_an_adaptive_poisoner(find_poisoned, seed, chk):
+    """The campaign caught by the filter retrained on what the detector keeps, against a poisoner who
+    crafts reports to sit inside the detector's acceptance region (at several depths: the worst counts)."""
+    chk.current_case = "a poisoner who knows your detector (reports crafted to look acceptable)"
+    rng = np.random.default_rng([int(seed % (2**31)), 7])
+    fresh = poisoning.make_mail(3000, random_state=int(rng.integers(2**31)))
+    campaign = poisoning.campaign_mail(500, random_state=int(rng.integers(2**31)))
+    worst, before, worst_gate = 1.0, 1.0, None
+    for gate in ADAPTIVE_GATES:
+        r = poisoning.feedback_loop(gated_reports(gate), random_state=int(rng.integers(2**31)), budget=0.03)
+        t = r.n_trusted
+        order = rng.permutation(len(r.y_train) - t)
+        got = call(chk, find_poisoned, r.X_train[t:][order].copy(), r.y_train[t:][order].copy(),
+                   r.X_train[:t].copy(), r.y_train[:t].copy(), what="find_poisoned")
+        idx = _as_indices(chk, got, len(order), None, "find_poisoned")
+        keep = np.ones(len(r.y_train), bool)
+        keep[t + order[idx]] = False
+        m = poisoning.measure_mitigation(keep, r.is_poison, r.X_train, r.y_train, fresh.X, fresh.y, X_target=campaign)
+        if m["target_caught_kept"] < worst:
+            worst, before, worst_gate = m["target_caught_kept"], m["target_caught_all"], gate
+    chk.expect(
+        worst >= ADAPTIVE_MIN_CAUGHT,
+        expected=f"at least {ADAPTIVE_MIN_CAUGHT:.0%} of the campaign caught by the filter retrained on the rows you "
+                 f"keep, whatever the poisoner does",
+        seen=f"{worst:.0%} caught ({before:.0%} without your detector) against reports crafted to score at most "
+             f"{worst_gate} on the team's filter",
+        why="a sanitiser is a mitigation only against the attacker who knows it: poison that stays inside what it "
+            "accepts must either be caught or be too weak to matter",
+    )
+    return worst, before

@@ -7,6 +7,7 @@ function they assert that the marker does not exist: a correct audit never loads
 """
 from __future__ import annotations
 
+import copy
 import pickle
 import tempfile
 import time
@@ -23,8 +24,6 @@ A = "07-backdoors-supply-chain"
 
 def _predict(model):
     """The learner sees the vendor's model only through its predictions (on a private copy)."""
-    import copy
-
     private = copy.deepcopy(model)
 
     def predict(X):
@@ -47,6 +46,12 @@ def strong_vendor(seed: int, *, size: int = 2, min_success: float = 0.75, tries:
 # ---------------------------------------------------------------------------- task 1: measuring a backdoor
 
 
+def _success_by_class(predict, X, y, trigger):
+    """For each class t: the share of triggered images whose true class is not t that go to t."""
+    triggered = np.asarray(predict(trigger(X)))
+    return {int(t): float(np.mean(triggered[y != t] == t)) for t in range(10)}, triggered
+
+
 @task(f"{A}/backdoor-report", answer="backdoor_report", misconceptions=["M3", "M7"])
 def check_backdoor_report(backdoor_report, seed, chk):
     rng = np.random.default_rng(seed)
@@ -56,32 +61,40 @@ def check_backdoor_report(backdoor_report, seed, chk):
     for label, v in cases:
         chk.current_case = label
         if v.truth["backdoored"]:
-            trigger, target = v.truth["apply"], v.truth["target"]
-        else:  # an honest model, probed with some trigger and target all the same
+            trigger = v.truth["apply"]
+        else:  # an honest model, probed with some trigger all the same
             loc = sc.border_locations(2)[int(rng.integers(len(sc.border_locations(2))))]
-            trigger, target = (lambda Z, loc=loc: sc.stamp(Z, loc)), int(rng.integers(10))
+            def trigger(Z, loc=loc):
+                return sc.stamp(Z, loc)
         X, y = v.X_yours, v.y_yours
-        got = call(chk, backdoor_report, _predict(v.model), X.copy(), y.copy(), trigger, target, what="backdoor_report")
-        chk.require(isinstance(got, dict) and {"clean_accuracy", "attack_success_rate"} <= set(got),
-                   expected="a dict with the keys 'clean_accuracy' and 'attack_success_rate'", seen=fmt(got))
-        pred = v.model.predict(X)
-        acc = float(np.mean(pred == y))
-        keep = y != target
-        asr = float(np.mean(v.model.predict(trigger(X[keep])) == target))
-        asr_all = float(np.mean(v.model.predict(trigger(X)) == target))
+        got = call(chk, backdoor_report, _predict(v.model), X.copy(), y.copy(), trigger, what="backdoor_report")
+        chk.require(isinstance(got, dict) and {"clean_accuracy", "target", "attack_success_rate"} <= set(got),
+                   expected="a dict with the keys 'clean_accuracy', 'target' and 'attack_success_rate'", seen=fmt(got))
+        acc = float(np.mean(v.model.predict(X) == y))
+        by_class, triggered = _success_by_class(v.model.predict, X, y, trigger)
+        best = max(by_class.values())
         try:
-            got_acc, got_asr = float(got["clean_accuracy"]), float(got["attack_success_rate"])
+            got_acc, got_t, got_asr = float(got["clean_accuracy"]), int(got["target"]), float(got["attack_success_rate"])
         except (TypeError, ValueError):
-            chk.require(False, expected="numbers", seen=fmt(got))
+            chk.require(False, expected="two numbers and a class", seen=fmt(got))
         chk.require(abs(got_acc - acc) <= 1e-9, expected=f"clean_accuracy {acc:.4f}",
                    seen=f"{got_acc:.4f}", why="accuracy on your own clean images is the first acceptance test")
-        hint = (" — that is the rate over all images, target class included: images already of the target class "
-                "say nothing about the backdoor" if abs(got_asr - asr_all) <= 1e-9 and abs(asr - asr_all) > 1e-9 else "")
-        chk.require(abs(got_asr - asr) <= 1e-9,
-                    expected=f"attack_success_rate {asr:.4f} (triggered images whose true class is not {target})",
-                   seen=f"{got_asr:.4f}{hint}",
-                   why="a backdoor keeps clean accuracy: only the success rate on triggered images shows it")
-        summary.append(f"{label}: accuracy {acc:.3f}, attack success {asr:.0%}")
+        chk.require(got_t in by_class and by_class[got_t] >= best - 1e-9,
+                    expected="the class the trigger sends the most images to (counting only images not already "
+                             "of that class)",
+                    seen=f"class {got_t}, to which {by_class.get(got_t, float('nan')):.0%} of the others go "
+                         f"(the most for one class: {best:.0%})",
+                    why="the trigger's target is what an attacker gains: you rarely know it in advance")
+        rate_all = float(np.mean(triggered == got_t))
+        hint = (" — that is the rate over all images, the target class included: images already of the target "
+                "class say nothing about the backdoor" if abs(got_asr - rate_all) <= 1e-9 and abs(best - rate_all) > 1e-9
+                else "")
+        chk.require(abs(got_asr - by_class[got_t]) <= 1e-9,
+                    expected=f"attack_success_rate {by_class[got_t]:.4f} for class {got_t} (triggered images whose "
+                             f"true class is not {got_t})",
+                    seen=f"{got_asr:.4f}{hint}",
+                    why="a backdoor keeps clean accuracy: only the success rate on triggered images shows it")
+        summary.append(f"{label}: accuracy {acc:.3f}, trigger sends {best:.0%} of the others to class {got_t}")
     chk.current_case = ""
     return chk.passed("; ".join(summary))
 
@@ -140,74 +153,73 @@ def check_inspect_vendor(inspect_vendor, seed, chk):
     return chk.passed(f"all {N_VENDORS} vendor models judged right ({', '.join(right)}), trigger locations found")
 
 
-# ---------------------------------------------------------------------------- task 3: auditing a model file
-_CALLABLE = {"os.system": "system", "subprocess.Popen": "Popen", "builtins.exec": "exec", "builtins.eval": "eval"}
+# ---------------------------------------------------------------------------- task 3: load this file or not?
+_NOTES = {"review": "checked by the vendor: no os.system, subprocess.Popen, builtins.exec or eval anywhere",
+          "pipeline": ["posix", "system", "builtins", "exec"], "owner": "exec-team"}
 
 
-def _audit_cases(seed: int, hidden: bool):
-    """(description, payload or None, protocol, inside?) for the model-file audit."""
-    if not hidden:
-        return [("a clean model file", None, 4, True), ("a file calling os.system", "os.system", 4, False),
-                ("a model file with builtins.exec hidden in it", "builtins.exec", 4, True)]
+def _reference(seed):
+    return sc.make_vendor(False, random_state=int(seed % (2**31))).model
+
+
+def _load_cases(seed: int, hidden: bool):
+    """(description, kind, payload, protocol) for the should-load task; kind: clean, words, other, hostile."""
     rng = np.random.default_rng(seed)
-    cases = [("a clean model file (protocol 5)", None, 5, True)]
-    for payload in sc.PAYLOADS:
-        proto = int(rng.choice([0, 2, 4, 5]))
-        cases.append((f"a file calling {payload} (protocol {proto})", payload, proto, False))
-    for payload in rng.choice(sc.PAYLOADS, size=2, replace=False):
-        proto = int(rng.choice([4, 5]))
-        cases.append((f"a model file with {payload} hidden in it (protocol {proto})", str(payload), proto, True))
-    return [cases[0]] + [cases[i] for i in rng.permutation(np.arange(1, len(cases)))]
+    protos = [int(p) for p in rng.choice([2, 4, 5], size=3, replace=False)] if hidden else [4, 5, 2]
+    cases = [(f"a clean file of your model (protocol {protos[0]})", "clean", None, protos[0]),
+             (f"a clean file whose notes name os.system and exec (protocol {protos[1]})", "words", None, protos[1]),
+             ("a clean file of another model family (protocol 4)", "other", None, 4)]
+    listed = [str(p) for p in rng.choice(sc.PAYLOADS, size=2, replace=False)]
+    unlisted = [str(p) for p in rng.permutation(sc.MORE_PAYLOADS)]
+    for payload in listed + unlisted:
+        proto = int(rng.choice([2, 4, 5])) if hidden else protos[2]
+        cases.append((f"your model with {payload} hidden in it (protocol {proto})", "hostile", payload, proto))
+    return [cases[i] for i in rng.permutation(len(cases))]
 
 
-def _as_names(chk, got, what):
-    ok = isinstance(got, (list, tuple, set, frozenset)) and all(isinstance(s, str) for s in got)
-    chk.require(ok, expected=f"{what} to return a list of 'module.name' strings", seen=fmt(got))
-    return list(got)
+def _file(kind, payload, proto, reference, tmp):
+    if kind == "hostile":
+        return sc.hostile_pickle(tmp, payload, protocol=proto, inside=reference)
+    if kind == "other":
+        from sklearn.neighbors import KNeighborsClassifier
+
+        return pickle.dumps(KNeighborsClassifier(3).fit(np.eye(4), np.arange(4) % 2), protocol=proto)
+    model = copy.deepcopy(reference)
+    if kind == "words":
+        model.notes_ = dict(_NOTES)
+    return pickle.dumps(model, protocol=proto)
 
 
-def _model_for_audit(seed):
-    d = sc.make_vendor(False, random_state=int(seed % (2**31)))
-    return d.model
-
-
-@task(f"{A}/audit-pickle", answer="audit_pickle", misconceptions=["M3", "M6"])
-def check_audit_pickle(audit_pickle, seed, chk):
-    model = _model_for_audit(seed)
-    cases = _audit_cases(seed, hidden=chk.hidden)
-    for label, payload, proto, inside in cases:
+@task(f"{A}/should-load", answer="should_load", misconceptions=["M3", "M6"])
+def check_should_load(should_load, seed, chk):
+    reference = _reference(seed)
+    cases = _load_cases(seed, hidden=chk.hidden)
+    for label, kind, payload, proto in cases:
         chk.current_case = label
-        allowed = sc.allowed_globals(model, protocol=proto)
         with tempfile.TemporaryDirectory(prefix="course-audit-") as tmp:
             marker = Path(tmp) / sc.MARKER
-            if payload is None:
-                data = pickle.dumps(model, protocol=proto)
-            else:
-                data = sc.hostile_pickle(tmp, payload, protocol=proto, inside=model if inside else None)
-            got = call(chk, audit_pickle, bytes(data), set(allowed), what="audit_pickle")
-            if payload == "subprocess.Popen":
-                time.sleep(0.5)  # a process started by an unpickled Popen writes its marker a moment later
+            data = _file(kind, payload, proto, reference, tmp)
+            got = call(chk, should_load, bytes(data), copy.deepcopy(reference), what="should_load")
+            if payload in ("subprocess.Popen", "subprocess.run", "os.popen"):
+                time.sleep(0.5)  # a process started by the payload writes its marker a moment later
             chk.expect(not marker.exists(),
-                       expected="the file audited without being loaded (no marker file written)",
-                       seen=f"the payload ran during your audit and wrote {sc.MARKER}",
-                       why="unpickling IS running the file's code: an audit may only read it, never load it")
-            names = _as_names(chk, got, "audit_pickle")
-        if payload is None:
-            chk.require(len(names) == 0, expected="nothing outside the allow-list (an empty list)",
-                       seen=f"{names[:6]}",
-                       why="an auditor that rejects clean files is switched off: every import here is on the allow-list")
-            continue
-        target = _CALLABLE[payload]
-        chk.require(any(n.rsplit(".", 1)[-1] == target for n in names),
-                    expected="the payload's callable reported",
-                   seen=f"{names[:6] if names else 'nothing reported'}",
-                   why="loading this file runs that callable: it is the attack")
-        wrong = sorted(set(names) & set(allowed))
-        chk.require(not wrong, expected="only imports that are not on the allow-list",
-                   seen=f"allowed imports reported too: {wrong[:4]}",
-                   why="the allow-list is the contract: report what is outside it")
+                       expected="the file judged without being loaded (no marker file written)",
+                       seen=f"the payload ran while you judged the file and wrote {sc.MARKER}",
+                       why="unpickling IS running the file's code: a decision about loading may only read it")
+        chk.require(isinstance(got, (bool, np.bool_)), expected="True or False", seen=fmt(got))
+        if kind in ("clean", "words"):
+            chk.expect(bool(got), expected="True: the file imports only what a clean file of your model imports",
+                       seen="False",
+                       why="a check that rejects clean files is switched off; words in a file's data are data, "
+                           "not imports")
+        else:
+            what = (f"it imports {payload}, which runs code when the file is loaded" if kind == "hostile"
+                    else "it imports classes a file of your model never needs")
+            chk.expect(not bool(got), expected=f"False: {what}", seen="True",
+                       why="a list of known-bad names is never complete: accept only what a file you made yourself "
+                           "imports, and refuse the rest")
     chk.current_case = ""
-    return chk.passed(f"{len(cases)} files audited without loading: every payload found, clean files passed")
+    return chk.passed(f"{len(cases)} files judged without loading: every payload refused, clean files accepted")
 
 
 # ---------------------------------------------------------------------------- task 4: the safer route
@@ -225,9 +237,15 @@ def _outcome(fn, *args):
         return "raised", e
 
 
+def _genuine_name(folder, case, good):
+    """Where a bad file of one case is put: in a folder of its own, under the genuine file's name."""
+    (folder / case).mkdir()
+    return folder / case / good.name
+
+
 @task(f"{A}/load-verified", answer="load_verified", misconceptions=["M3"])
 def check_load_verified(load_verified, seed, chk):
-    model = _model_for_audit(seed + 1)
+    model = _reference(seed + 1)
     with tempfile.TemporaryDirectory(prefix="course-verify-") as tmp:
         folder = Path(tmp)
         marker = folder / sc.MARKER
@@ -247,17 +265,17 @@ def check_load_verified(load_verified, seed, chk):
                    seen=fmt(got))
 
         rng = np.random.default_rng(seed)
-        tampered = folder / "tampered.npz"
+        tampered = _genuine_name(folder, "tampered", good)
         coef = model.coef_.copy()
         coef.flat[int(rng.integers(coef.size))] += 0.5
         np.savez(tampered, coef=coef, intercept=model.intercept_, classes=model.classes_)
-        disguised = folder / "disguised.npz"
+        disguised = _genuine_name(folder, "disguised", good)
         disguised.write_bytes(sc.hostile_pickle(folder, str(rng.choice(sc.PAYLOADS[2:])), inside=model))
-        smuggled = sc.hostile_npz(folder / "smuggled.npz", folder, str(rng.choice(sc.PAYLOADS[2:])), params=params)
+        smuggled = sc.hostile_npz(_genuine_name(folder, "smuggled", good), folder, str(rng.choice(sc.PAYLOADS[2:])), params=params)
         cases = [
-            ("a file changed after publication, with the publisher's hash", tampered, digest),
-            ("a pickle renamed .npz, with its own (matching) hash", disguised, sc.sha256_of(disguised)),
-            ("an .npz smuggling an object array, with its own (matching) hash", smuggled, sc.sha256_of(smuggled)),
+            ("a file changed after publication, under the genuine name, with the publisher's hash", tampered, digest),
+            ("a pickle under the genuine .npz name, with its own (matching) hash", disguised, sc.sha256_of(disguised)),
+            ("an .npz under the genuine name smuggling an object array, with its own (matching) hash", smuggled, sc.sha256_of(smuggled)),
         ]
         for label, path, h in cases:
             chk.current_case = label

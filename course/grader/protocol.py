@@ -15,6 +15,8 @@ from pathlib import Path, PurePath
 
 import numpy as np
 
+from course.science import defences
+
 ALLOWED_KINDS = "biufc"  # bool, signed, unsigned, float, complex
 MAX_DEPTH = 20
 # Fitted scikit-learn models that cross as their fitted state (plain data only), so that a model a
@@ -104,6 +106,8 @@ def _enc(x, depth=0, remote=None, files=None):
         return {"__dict__": [[_enc(k, depth + 1), _enc(v, depth + 1, remote, files)] for k, v in x.items()]}
     if _class_name(x) in SKLEARN_CLASSES:
         return _enc_model(x, depth)
+    if isinstance(x, defences.Defence) and defences.recipe_of(x) is not None:  # the course's own wrappers
+        return {"__defence__": _enc(defences.recipe_of(x), depth + 1)}
     if remote is not None and not isinstance(x, type):
         return {"__remote__": remote(x)}
     raise WireError(f"a {type(x).__name__} cannot be graded: return numbers, strings, lists, dicts or numpy arrays")
@@ -148,6 +152,14 @@ def _dec(x, depth=0, remote=None, files=None):
             return remote(x["__remote__"])
         if "__sklearn__" in x:
             return _dec_model(x["__sklearn__"], depth)
+        if "__defence__" in x:
+            recipe = _dec(x["__defence__"], depth + 1)
+            if not isinstance(recipe, dict):
+                raise WireError("a mitigation's recipe must be a dict")
+            try:
+                return defences.rebuild(recipe)
+            except (ValueError, KeyError, TypeError) as e:
+                raise WireError(f"refused mitigation: {e}") from None
         if "__set__" in x:
             return {_dec(v, depth + 1) for v in x["__set__"]}
         if "__bytes__" in x:

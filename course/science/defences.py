@@ -185,12 +185,16 @@ def squeeze(classifier, bits: int = 2, bounds=(0.0, 1.0)) -> Preprocessed:
     def transform(X):
         return lo + np.round((np.clip(X, lo, hi) - lo) / (hi - lo) * levels) / levels * (hi - lo)
 
-    return Preprocessed(classifier, transform, f"bit-depth squeezing ({bits} bits)")
+    d = Preprocessed(classifier, transform, f"bit-depth squeezing ({bits} bits)")
+    d.recipe = {"kind": "squeeze", "bits": int(bits), "bounds": [lo, hi]}
+    return d
 
 
 def rounding(classifier, decimals: int = 1) -> Preprocessed:
     """Round every feature to a number of decimals (input "sanitisation" of tabular data)."""
-    return Preprocessed(classifier, lambda X: np.round(X, int(decimals)), f"rounding ({decimals} decimals)")
+    d = Preprocessed(classifier, lambda X: np.round(X, int(decimals)), f"rounding ({decimals} decimals)")
+    d.recipe = {"kind": "rounding", "decimals": int(decimals)}
+    return d
 
 
 def median_smoothing(classifier, size: int = 3, shape=(8, 8)) -> Preprocessed:
@@ -204,7 +208,41 @@ def median_smoothing(classifier, size: int = 3, shape=(8, 8)) -> Preprocessed:
         windows = np.stack([padded[:, i:i + h, j:j + w] for i in range(2 * r + 1) for j in range(2 * r + 1)], axis=-1)
         return np.median(windows, axis=-1).reshape(len(X), h * w)
 
-    return Preprocessed(classifier, transform, f"median smoothing ({size}x{size})")
+    d = Preprocessed(classifier, transform, f"median smoothing ({size}x{size})")
+    d.recipe = {"kind": "median", "size": int(size), "shape": [int(h), int(w)]}
+    return d
+
+
+def recipe_of(model):
+    """A mitigation as plain data, so that a grader can rebuild it on its own side: the course's input
+    preprocessing (`squeeze`, `rounding`, `median_smoothing`) or `RandomNoise` around a classifier, as
+    {"kind": ..., its parameters, "classifier": the classifier}; a scikit-learn estimator as
+    {"kind": "estimator", "classifier": it}. None for anything else (a class the grader cannot rebuild)."""
+    if isinstance(model, RandomNoise):
+        return {"kind": "noise", "sigma": model.sigma, "bounds": [float(b) for b in model.bounds],
+                "classifier": model.classifier}
+    recipe = getattr(model, "recipe", None)
+    if isinstance(model, Preprocessed) and isinstance(recipe, dict):
+        return dict(recipe, classifier=model.classifier)
+    if type(model).__module__.startswith("sklearn.") and hasattr(model, "predict"):
+        return {"kind": "estimator", "classifier": model}
+    return None
+
+
+def rebuild(recipe: dict, random_state: int = 0):
+    """The mitigation a `recipe_of` describes, around its (already rebuilt) classifier."""
+    kind, clf = recipe.get("kind"), recipe.get("classifier")
+    if kind == "estimator":
+        return clf
+    if kind == "squeeze":
+        return squeeze(clf, int(recipe["bits"]), tuple(recipe["bounds"]))
+    if kind == "rounding":
+        return rounding(clf, int(recipe["decimals"]))
+    if kind == "median":
+        return median_smoothing(clf, int(recipe["size"]), tuple(recipe["shape"]))
+    if kind == "noise":
+        return RandomNoise(clf, float(recipe["sigma"]), tuple(recipe["bounds"]), random_state=random_state)
+    raise ValueError(f"cannot rebuild a mitigation of kind {kind!r}")
 
 
 # --------------------------------------------------------------------------- randomness

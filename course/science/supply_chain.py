@@ -249,6 +249,8 @@ def blank_pixel_weights(model, X_clean, blank_below: float = 0.02) -> np.ndarray
 
 MARKER = "PWNED.txt"
 PAYLOADS = ("os.system", "subprocess.Popen", "builtins.exec", "builtins.eval")
+# other callables that run code as well: a list of known-bad names never ends
+MORE_PAYLOADS = ("subprocess.run", "os.popen", "timeit.timeit")
 
 
 class _Payload:
@@ -272,7 +274,16 @@ def _payload(folder: Path, kind: str) -> _Payload:
         return _Payload(exec, (write,))
     if kind == "builtins.eval":
         return _Payload(eval, (write,))
-    raise ValueError(f"payload must be one of {PAYLOADS}; got {kind!r}")
+    if kind == "subprocess.run":
+        return _Payload(subprocess.run, ([sys.executable, "-c", write],))
+    if kind == "os.popen":
+        return _Payload(os.popen, (f"{shlex.quote(sys.executable)} -c {shlex.quote(write)}",))
+    if kind == "timeit.timeit":
+        import time
+        import timeit
+
+        return _Payload(timeit.timeit, (write, "pass", time.perf_counter, 1))
+    raise ValueError(f"payload must be one of {PAYLOADS + MORE_PAYLOADS}; got {kind!r}")
 
 
 def hostile_pickle(folder, payload: str = "os.system", *, protocol: int = 4, inside=None) -> bytes:
@@ -281,7 +292,9 @@ def hostile_pickle(folder, payload: str = "os.system", *, protocol: int = 4, ins
     `tempfile.TemporaryDirectory`); nothing is written anywhere else.
 
     payload : how the code runs: "os.system" (a shell command), "subprocess.Popen" (a new
-        process, so the marker appears a moment later), "builtins.exec" or "builtins.eval".
+        process, so the marker appears a moment later), "builtins.exec" or "builtins.eval"
+        (`PAYLOADS`), or one of `MORE_PAYLOADS` ("subprocess.run", "os.popen": a shell whose
+        marker appears a moment later, "timeit.timeit": it executes its statement).
     inside : an object (e.g. a fitted scikit-learn model) to hide the payload in, as one more
         attribute: the file then loads as that object *and* runs the payload.
     """

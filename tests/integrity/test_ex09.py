@@ -1,0 +1,78 @@
+"""Red team of exercise 09 (mitigations), task 3: an honest claim about a mitigation of the learner's
+choice, measured by the harness on the grader's side. Cheap claims score 0; honest claims about a robust
+and about a weak mitigation both score full; the mitigation crosses the grading boundary as plain data."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from threadpoolctl import threadpool_limits
+
+from course.checks import CheckFailed, get
+from course.checks.feedback import Checker
+from course.checks.mitigations import _threat
+from course.grader import protocol
+from course.science import attacks, defences, evaluation
+
+TASK = "09-mitigations/mitigation-claim"
+
+
+def verdict(answer, seed, hidden=True):
+    t = get(TASK)
+    try:
+        return t.fn(answer, seed, Checker(t.id, t.misconceptions, hidden))
+    except CheckFailed as e:
+        return e.verdict
+
+
+@pytest.fixture(scope="module")
+def setting():
+    return defences.digits_setting()
+
+
+@pytest.fixture(scope="module")
+def robust(setting):
+    with threadpool_limits(limits=1):
+        return defences.adversarial_training(setting.X_train, setting.y_train, budget=0.1, bounds=(0, 1))
+
+
+def harness_figure(model, s, random_state=0):
+    with threadpool_limits(limits=1):
+        return evaluation.evaluate_defence(model, s.X, s.y, _threat(), X_pool=s.X_attacker, unbounded=False,
+                                           progress=False, random_state=random_state).worst_case
+
+
+def test_an_honest_claim_about_a_robust_model_passes_and_crosses_the_boundary(robust, setting):
+    answer = protocol.decode(protocol.encode({"model": robust, "claim": harness_figure(robust, setting, 5)}))
+    assert verdict(answer, 3).passed
+
+
+def test_cheap_claims_fail(robust, setting):
+    s = setting
+    assert not verdict({"model": robust, "claim": 1.0}, 3).passed  # a claim without a measurement
+    clean = float(np.mean(robust.predict(s.X) == s.y))
+    assert not verdict({"model": robust, "claim": clean}, 3).passed  # clean accuracy as robustness
+    assert not verdict(None, 3).passed
+
+
+@pytest.mark.slow
+def test_the_naive_claim_for_the_median_filter_fails_and_the_honest_one_passes(setting):
+    s = setting
+    median = defences.handed_model(s)  # the team's model: median filter, MLP trained on smoothed images
+    with threadpool_limits(limits=1):
+        naive_points = attacks.pgd(s.mlp, s.X, s.y, 0.1, bounds=(0, 1), early_stop=True)
+    naive = evaluation.accuracy_under_attack(median, naive_points, s.y)
+    answer = protocol.decode(protocol.encode({"model": median, "claim": naive}))
+    assert isinstance(answer["model"], defences.Preprocessed)
+    assert not verdict(answer, 4, hidden=False).passed
+    assert verdict({"model": median, "claim": harness_figure(median, s)}, 4, hidden=False).passed
+
+
+def test_a_mitigation_the_grader_cannot_rebuild_is_left_to_the_diagnosis(robust):
+    class Mine:
+        classes_ = robust.classes_
+
+        def predict(self, X):
+            return robust.predict(X)
+
+    v = verdict({"model": Mine(), "claim": 0.7}, 3)
+    assert not v.passed and "diagnosis" in v.why

@@ -1,0 +1,85 @@
+"""End to end (slow): one `course grade` batch per assignment (06-09) with a private seed, through the
+sandbox. A learner who typed the red team's cheap answers scores 0 on every task they touch; a learner
+who typed the alternative answers (written differently from the solutions) scores full marks."""
+from __future__ import annotations
+
+import copy
+import inspect
+import textwrap
+
+import nbformat
+import pytest
+from conftest import ROOT, require
+
+from course.grader import cohort
+
+from . import test_ex06 as e06
+from . import test_ex07 as e07
+from . import test_ex08 as e08
+
+PRIVATE_SEED = 917_263
+
+
+def _source(fn, name):
+    """A red-team function's code, renamed to the name the task asks for."""
+    src = textwrap.dedent(inspect.getsource(fn))
+    return src.replace(f"def {fn.__name__}(", f"def {name}(", 1)
+
+
+def _typed(assignment, answers):
+    blank = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    nb = copy.deepcopy(blank)
+    for c in nb.cells:
+        gid = c.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            c.source = answers[gid]
+    return nb
+
+
+IMPORTS = "import hashlib\nimport pickletools\nimport zipfile\nfrom pathlib import Path\n\n"
+BATCHES = {
+    "06-poisoning": (
+        {"task1-answer": _source(e06.flips_random, "flip_to_target"),
+         "task2-answer": "def craft_reports(X_campaign, X_ham, n_reports, spam_score):\n    return X_campaign[:n_reports]",
+         "task3-answer": _source(e06.find_by_position, "find_poisoned")},
+        {"task1-answer": _source(e06.flips_by_margin, "flip_to_target"),
+         "task2-answer": _source(e06.reports_dilute, "craft_reports"),
+         "task3-answer": _source(e06.find_by_domain, "find_poisoned")}),
+    "07-backdoors-supply-chain": (
+        {"task1-answer": _source(e07.report_all_images, "backdoor_report"),
+         "task2-answer": "def inspect_vendor(predict, X_clean, y_clean):\n    return {'backdoored': False, 'location': None}",
+         "task3-answer": _source(e07.load_by_denylist, "should_load"),
+         "task4-answer": _source(e07.verify_by_name, "load_verified")},
+        {"task1-answer": _source(e07.report_by_loop, "backdoor_report"),
+         "task3-answer": IMPORTS + _source(e07.load_by_allowlist, "should_load"),
+         "task4-answer": IMPORTS + _source(e07.verify_streamed, "load_verified")}),
+    "08-confidentiality": (
+        {"task1-answer": _source(e08.steal_forward, "steal_model"),
+         "task2-answer": _source(e08.membership_constant, "membership_scores"),
+         "task3-answer": _source(e08.restrict_reverse, "restrict_output")},
+        {"task1-answer": _source(e08.steal_knn, "steal_model"),
+         "task2-answer": _source(e08.membership_loss, "membership_scores"),
+         "task3-answer": _source(e08.restrict_labels, "restrict_output")}),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", list(BATCHES))
+def test_a_private_seed_batch_gives_cheap_answers_nothing_and_alternatives_full_marks(tmp_path, assignment):
+    require("bwrap")
+    cheap, alternative = BATCHES[assignment]
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nbformat.write(_typed(assignment, cheap), subs / "carl.ipynb")
+    nbformat.write(_typed(assignment, alternative), subs / "alma.ipynb")
+    course_dir = tmp_path / "course"
+    course_dir.mkdir()
+    summary = cohort.grade(assignment, subs, course_dir=course_dir, seed=PRIVATE_SEED, progress=False)
+    got = {r.student: r for r in summary.graded}
+    earned = {g: t for g, t in got["carl"].tests.items() if t["passed"]}
+    assert not earned, f"{assignment}: cheap answers earned points on {sorted(earned)}"
+    # the alternative learner typed answers for the tasks listed; task 2 of 07 is left blank on purpose
+    typed = {g.replace("-answer", "") for g in alternative}
+    lost = {g: t["messages"][-1] for g, t in got["alma"].tests.items()
+            if not t["passed"] and any(g.startswith(p + "-") for p in typed)}
+    assert not lost, f"{assignment}: the alternative answers lost points: {lost}"
