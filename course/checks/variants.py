@@ -51,6 +51,11 @@ def choose(bank: dict, seed: int, salt: str) -> dict:
     return chosen
 
 
+def slot_of(bank: dict) -> dict:
+    """{variant id: slot} of a bank."""
+    return {v: slot for slot, ids in bank.items() for v in ids}
+
+
 def selection(chk, given_ids, bank: dict, salt: str, what: str) -> dict:
     """The released variants ({slot: id}); fails unless the answer names exactly those."""
     released = choose(bank, release_seed(), salt)

@@ -173,3 +173,34 @@ def test_without_the_release_seed_the_public_items_are_asked_for(monkeypatch):
     ids = _released_ids(5)
     v = verdict_at(SECRECY, {i: keys.SECRECY_ITEMS[i][0] for i in ids}, 0)
     assert not v.passed and "register" in v.expected, v.message()
+
+
+@pytest.mark.slow
+def test_course_grade_batch_with_a_private_seed(tmp_path):
+    """One `course grade` batch (private grading seed): the solution gets full marks; a 'query attack' that returns
+    the free transfer, with ten queries per image for show, gets 0 for the query task and keeps the rest."""
+    import nbformat
+    from conftest import ROOT, require
+
+    from course.grader import cohort
+
+    require("bwrap")
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    A = "04-evasion-black-box"
+    solution_nb = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
+    nbformat.write(solution_nb, subs / "ada.ipynb")
+    cheap = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
+    for cell in cheap.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "task2-answer":
+            cell.source = ("def query_attack(target, X_own, y_own, X, y, budget, max_queries):\n"
+                           "    for _ in range(10):\n        target.predict(X)\n"
+                           "    return transfer_attack(X_own, y_own, X, y, budget)\n")
+    nbformat.write(cheap, subs / "mallory.ipynb")
+    (tmp_path / "course").mkdir()
+    summary = cohort.grade(A, subs, seed=4242, course_dir=tmp_path / "course", progress=False)
+    got = {r.student: r for r in summary.graded}
+    assert got["ada"].score == got["ada"].max_score > 0, {g: t["messages"][-1] for g, t in got["ada"].tests.items()
+                                                          if not t["passed"]}
+    verdicts = {g: t["passed"] for g, t in got["mallory"].tests.items()}
+    assert verdicts["task2-query"] is False and verdicts["task1-transfer"] and verdicts["task3-secrecy"], verdicts
