@@ -95,7 +95,9 @@ def _expect_dict(answer, name, keys, chk, example):
     unknown = sorted(str(k) for k in answer if k not in keys)
     chk.require(not missing and not unknown, expected=f"exactly the keys {', '.join(keys)}",
                seen="; ".join(filter(None, [missing and f"missing {', '.join(missing)}",
-                                            unknown and f"unknown {', '.join(unknown)}"])))
+                                            unknown and f"unknown {', '.join(unknown)}"])),
+                why="each item is answered under the id your notebook prints (an instructor grades a private release "
+                    "with `course grade --release-seed R`)")
     blank = [k for k in keys if answer[k] is None or (isinstance(answer[k], dict) and None in answer[k].values())]
     chk.attempted(not blank, seen=f"not answered yet (None): {', '.join(blank[:6])}{' ...' if len(blank) > 6 else ''}")
 

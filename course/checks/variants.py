@@ -65,7 +65,8 @@ def selection(chk, given_ids, bank: dict, salt: str, what: str) -> dict:
                 f"under its id ({', '.join(sorted(want)[:12])}{' ...' if len(want) > 12 else ''})",
                 seen="; ".join(filter(None, [other and f"other ids {other[:6]}",
                                              want - given and f"{len(want - given)} item(s) missing"])),
-                why="each answer is graded against the item of your notebook that it names")
+                why="each answer is graded against the item of your notebook that it names (an instructor grades a "
+                    "private release with `course grade --release-seed R`)")
     return released
 
 
