@@ -136,11 +136,13 @@ def test_releases_differ_and_render_what_the_checks_ask():
 
 # ---- a private release, end to end ---------------------------------------------------------------------------------
 def _fill(nb, answers: dict):
-    """Put answers (grade_id -> source) into the answer cells of a released notebook."""
+    """Put answers (grade_id -> source) into the answer cells of a released notebook, as a learner would: below
+    the lines that name the release."""
     for cell in nb.cells:
         gid = cell.metadata.get("nbgrader", {}).get("grade_id")
         if gid in answers:
-            cell.source = answers[gid]
+            kept = [line for line in cell.source.splitlines() if line.startswith(("import os", "os.environ"))]
+            cell.source = "\n".join(kept + [answers[gid]])
 
 
 def _cohort_answers():
@@ -169,7 +171,7 @@ def test_course_release_with_a_seed_shows_the_seeds_variants(tmp_path, release):
 @pytest.mark.slow
 def test_course_grade_of_a_private_release(tmp_path, monkeypatch):
     """One `course grade` batch with a private grading seed and a private release: the cohort's correct answers
-    get full marks, the public solution gets none of the autograded points."""
+    get full marks, the public solution gets none of the autograded points; `course check` agrees."""
     import shutil
 
     import nbformat
@@ -193,3 +195,11 @@ def test_course_grade_of_a_private_release(tmp_path, monkeypatch):
     failed = {g: t["messages"][-1] for g, t in got["grace"].tests.items() if not t["passed"]}
     assert not [g for g in failed if g != "task5-answer"], failed
     assert not [g for g, t in got["ada"].tests.items() if t["passed"] and g != "task5-answer"], "the public answers passed"
+    # the learner's self-check knows their release from their notebook, without the instructor's variable
+    from course.grader import selfcheck
+
+    monkeypatch.delenv(variants.RELEASE_SEED_VARIABLE)
+    (tmp_path / "mine").mkdir()
+    shutil.copy(subs / "grace.ipynb", tmp_path / "mine" / f"{A}.ipynb")
+    mine = selfcheck.check(tmp_path / "mine" / f"{A}.ipynb")
+    assert mine.score == mine.max_score > 0, mine.report()

@@ -88,19 +88,24 @@ CHEAP_QUERY = [zero_query_transfer, decorated_transfer, zero_query_mlp_transfer,
 
 
 @pytest.mark.parametrize("cheap", CHEAP_QUERY, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("seed", [0, 1, 6])  # a forest (0) and two RBF SVMs (1, 6): the thinnest margins of the sweep
+@pytest.mark.parametrize("seed", [0, 1])  # a forest (0) and an RBF SVM (1, the thinnest margin of the sweep)
 def test_cheap_query_answers_score_zero(cheap, seed):
     with threadpool_limits(limits=1):
         v = verdict_at(QUERY, cheap, seed)
     assert not v.passed, f"{cheap.__name__} passed the query task at seed {seed}: {v.message()}"
 
 
+THIN = (1, 3, 6, 11, 14)  # the seeds where an answer's lead over the free transfer was smallest (3 to 4 images)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("answer", [solution, line_search], ids=lambda f: f.__name__)
-def test_correct_query_attacks_pass_at_every_seed(answer):
+@pytest.mark.parametrize("answer,seeds", [(solution, SEEDS), (line_search, THIN)], ids=["solution", "line_search"])
+def test_correct_query_attacks_pass_at_every_seed(answer, seeds):
+    """The solution at 20 seeds; the hand-written alternative, slower, at the seeds where the leads were thinnest
+    (it passed all 20 when measured: 3 to 12 images over the free transfer)."""
     with threadpool_limits(limits=1):
-        failed = failing_seeds(QUERY, answer, SEEDS)
-    assert not failed, f"{answer.__name__} failed the query task at {len(failed)} of {len(SEEDS)} seeds: {failed}"
+        failed = failing_seeds(QUERY, answer, seeds)
+    assert not failed, f"{answer.__name__} failed the query task at {len(failed)} of {len(seeds)} seeds: {failed}"
 
 
 @pytest.mark.slow
