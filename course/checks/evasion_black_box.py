@@ -17,7 +17,9 @@ from course.science import datasets, services
 
 A = "04-evasion-black-box"
 TRANSFER_BUDGET = 1.5  # L2, pixels in [0, 1]
-TRANSFER_MIN_RATE = 0.5
+# Over seeds 0-19 (tests/integrity/test_ex04.py): random noise of the budget's size fools 0-13% of the images, a
+# logistic surrogate (the solution) 73-100%, an MLP 47-93%, a linear SVM 42-95%: surrogates of any family pass.
+TRANSFER_MIN_RATE = 0.35
 QUERY_BUDGET = 1.0
 QUERIES_PER_POINT = 200
 QUERY_MIN_RATE = 0.55

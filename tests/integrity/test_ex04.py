@@ -209,3 +209,18 @@ def test_course_grade_batch_with_a_private_seed(tmp_path):
                                                           if not t["passed"]}
     verdicts = {g: t["passed"] for g, t in got["mallory"].tests.items()}
     assert verdicts["task2-query"] is False and verdicts["task1-transfer"] and verdicts["task3-secrecy"], verdicts
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["linear-svm", "mlp"])
+def test_a_transfer_from_another_surrogate_family_passes_at_every_seed(kind):
+    with threadpool_limits(limits=1):
+        failed = failing_seeds(TRANSFER, lambda *a: _transfer(*a, kind=kind), SEEDS)
+    assert not failed, failed
+
+
+@pytest.mark.slow
+def test_noise_never_passes_the_transfer_task():
+    with threadpool_limits(limits=1):
+        passed = [s for s in SEEDS if verdict_at(TRANSFER, noise, s).passed]
+    assert not passed, passed
