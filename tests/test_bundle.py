@@ -90,3 +90,12 @@ def test_bundle_builds_and_installs_with_no_network(tmp_path):
     (ARTIFACTS / "bundle.json").write_text(json.dumps(record, indent=1) + "\n")
     print(report.summary(), f"; offline install {install_seconds:.0f} s")
     shutil.rmtree(tmp_path / "learner", ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_supported_json_matches_what_pip_resolves_today(tmp_path):
+    """workshop/bundle/supported.json is what `course bundle --check-platforms` finds with the pins of today."""
+    fresh = bundle.check_platforms(out=tmp_path / "supported.json", log=lambda *_: None)
+    recorded = json.loads(bundle.SUPPORTED.read_text())
+    assert {p: r["installable"] for p, r in fresh["platforms"].items()} == \
+        {p: r["installable"] for p, r in recorded["platforms"].items()}, "run course bundle --check-platforms"

@@ -11,14 +11,19 @@ A = "03-evasion-white-box"
 
 
 # ---------------------------------------------------------------- reference answers (as in the solution notebook)
-def project_l2(X_adv, X, eps):
+def project_l2(X_adv, X, eps, lb, ub):
     delta = X_adv - X
-    size = np.linalg.norm(delta, axis=1, keepdims=True)
-    return X + delta * np.minimum(1.0, eps / np.maximum(size, 1e-12))
 
+    def at(t):
+        return np.clip(X + t[:, None] * delta, lb, ub)
 
-def project_linf(X_adv, X, eps, lb, ub):
-    return np.clip(np.clip(X_adv, X - eps, X + eps), lb, ub)
+    low, high = np.zeros(len(X)), np.ones(len(X))
+    for _ in range(60):
+        mid = (low + high) / 2
+        inside = np.linalg.norm(at(mid) - X, axis=1) <= eps
+        low, high = np.where(inside, mid, low), np.where(inside, high, mid)
+    whole = np.linalg.norm(at(np.ones(len(X))) - X, axis=1) <= eps
+    return np.where(whole[:, None], at(np.ones(len(X))), at(low))
 
 
 def attack_linear(w, b, X, y, eps, norm, lb, ub):
@@ -27,9 +32,9 @@ def attack_linear(w, b, X, y, eps, norm, lb, ub):
     X_adv = X.copy()
     for _ in range(50):
         if norm == "l2":
-            X_adv = np.clip(project_l2(X_adv + step, X, eps), lb, ub)
+            X_adv = project_l2(X_adv + step, X, eps, lb, ub)
         else:
-            X_adv = project_linf(X_adv + step, X, eps, lb, ub)
+            X_adv = np.clip(np.clip(X_adv + step, X - eps, X + eps), lb, ub)
     return X_adv
 
 
@@ -53,8 +58,7 @@ def verdict(task, fn, hidden=False):
 
 
 # ---------------------------------------------------------------- right answers pass
-@pytest.mark.parametrize("task,fn", [("project-l2", project_l2), ("project-linf", project_linf),
-                                     ("security-curve", security_evaluation_curve)])
+@pytest.mark.parametrize("task,fn", [("project-l2", project_l2), ("security-curve", security_evaluation_curve)])
 @pytest.mark.parametrize("hidden", [False, True])
 def test_reference_answers_pass(task, fn, hidden):
     v = verdict(task, fn, hidden)
@@ -66,14 +70,14 @@ def test_reference_attack_passes():
     assert v.passed, v.message()
 
 
-def test_a_running_minimum_of_plain_accuracies_is_also_accepted():
+def test_a_running_minimum_of_plain_accuracies_fails():
     v = verdict("security-curve", lambda *a: np.minimum.accumulate(plain_curve(*a)))
-    assert v.passed, v.message()
+    assert not v.passed and "any smaller one" in v.expected
 
 
 # ---------------------------------------------------------------- wrong answers fail, for the right reason
 def test_projection_that_divides_by_zero_fails():
-    def nan_l2(X_adv, X, eps):
+    def nan_l2(X_adv, X, eps, lb, ub):
         d = X_adv - X
         size = np.linalg.norm(d, axis=1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -84,14 +88,21 @@ def test_projection_that_divides_by_zero_fails():
 
 
 def test_projection_that_moves_points_inside_the_ball_fails():
-    v = verdict("project-l2", lambda X_adv, X, eps: X + (X_adv - X) * eps / np.maximum(
-        np.linalg.norm(X_adv - X, axis=1, keepdims=True), 1e-12))
+    v = verdict("project-l2", lambda X_adv, X, eps, lb, ub: np.clip(X + (X_adv - X) * eps / np.maximum(
+        np.linalg.norm(X_adv - X, axis=1, keepdims=True), 1e-12), lb, ub))
     assert not v.passed and "unchanged" in v.expected
 
 
-def test_linf_projection_without_bounds_fails():
-    v = verdict("project-linf", lambda X_adv, X, eps, lb, ub: np.clip(X_adv, X - eps, X + eps))
+def test_projection_without_bounds_fails():
+    v = verdict("project-l2", lambda X_adv, X, eps, lb, ub: project_l2(X_adv, X, eps, -np.inf, np.inf))
     assert not v.passed and "bounds" in v.expected
+
+
+def test_shrink_then_clip_is_not_the_nearest_point():
+    from course.ground.threat import project
+
+    v = verdict("project-l2", lambda X_adv, X, eps, lb, ub: project(X_adv, X, eps, "l2", (lb, ub)))
+    assert not v.passed and "nearest point" in v.expected
 
 
 def test_attack_that_ignores_the_bounds_fails():
@@ -113,9 +124,9 @@ def test_attack_in_the_wrong_direction_fails():
     assert not v.passed and "misclassified" in v.expected
 
 
-def test_weak_attack_fails_against_the_reference():
+def test_weak_attack_fails_against_the_best_move():
     v = verdict("attack-linear", lambda w, b, X, y, eps, norm, lb, ub: attack_linear(w, b, X, y, eps / 3, norm, lb, ub))
-    assert not v.passed and "reference" in v.expected
+    assert not v.passed and "best one" in v.expected
 
 
 def test_curve_that_reports_optimiser_misses_fails():

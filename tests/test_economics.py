@@ -61,19 +61,19 @@ def test_velocity_limit():
 
 
 # --------------------------------------------------------------------------- exercise 05's checks
-def profit_ok(X_final, approved, queries, feature_names, prices, caught=None):
+def break_even_ok(X_final, approved, queries, feature_names, prices, caught=None):
     a = economics.attacker_economics(X_final, approved, queries, feature_names, prices, caught)
-    return {k: a[k] for k in ("payoff", "cost", "profit", "cost_per_success")}
+    return (a["payoff"] - a["attempt_cost"]) / a["cards"]
 
 
-def profit_ignores_review(X_final, approved, queries, feature_names, prices, caught=None):
-    return profit_ok(X_final, approved, queries, feature_names, prices, None)
+def break_even_ignores_review(X_final, approved, queries, feature_names, prices, caught=None):
+    return break_even_ok(X_final, approved, queries, feature_names, prices, None)
 
 
-def test_profit_check_passes_the_right_account_and_catches_a_missed_review():
-    assert evaluate("05-semi-automated-fraud/profit", profit_ok).passed
-    assert evaluate("05-semi-automated-fraud/profit", profit_ok, hidden=True).passed
-    v = evaluate("05-semi-automated-fraud/profit", profit_ignores_review)
+def test_break_even_check_passes_the_right_price_and_catches_a_missed_review():
+    assert evaluate("05-semi-automated-fraud/break-even", break_even_ok).passed
+    assert evaluate("05-semi-automated-fraud/break-even", break_even_ok, hidden=True).passed
+    v = evaluate("05-semi-automated-fraud/break-even", break_even_ignores_review)
     assert not v.passed and "caught" in v.why
 
 

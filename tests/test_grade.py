@@ -254,7 +254,9 @@ def test_misconception_report_shows_the_cohorts_before_and_after(tmp_path):
         for learner in ("ada_lovelace", "alan_turing"):  # underscores never occur in base64 image data
             shutil.copy(ROOT / "solutions" / assignment / f"{assignment}.ipynb", subs / f"{learner}.ipynb")
         summary = cohort.grade(assignment, subs, course_dir=course_dir, progress=False)
-        assert {r.score for r in summary.graded} == {2.0}
+        # 00: the prediction and two halves of form A; 10: two halves of form B (the threat model is graded by hand)
+        assert {r.score for r in summary.graded} == {3.0 if assignment == "00-welcome" else 2.0}
     page = (course_dir / "reports" / "10-wrap-up" / "misconceptions.html").read_text()
     assert "Before and after" in page and "data:image/png;base64," in page
+    assert "normalised gain" in page and "appear once 10 or more learners" in page
     assert "ada_lovelace" not in page and "alan_turing" not in page

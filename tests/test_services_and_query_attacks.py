@@ -239,3 +239,28 @@ def test_query_check_enforces_the_query_budget():
 
     v = evaluate("04-evasion-black-box/query", greedy)
     assert not v.passed and "QueryBudgetExceeded" in v.seen
+
+
+# --------------------------------------------------------------------------- CardGateway (exercise 05's bank)
+def test_card_gateway_blocks_a_card_after_its_declines_and_refuses_other_cards():
+    fraud = datasets.make_fraud(n_samples=3000, fraud_rate=0.2, random_state=0)
+    model = models.fit("logistic", fraud.X, fraud.y)
+    cards = fraud.X[fraud.y == 1][:5]
+    gw = services.CardGateway(model, 1e-9, cards, fraud.constraints, max_queries=40, block_after=2)  # declines every card
+    assert list(gw.predict(cards)) == [1] * 5 and list(gw.declines) == [1] * 5 and not gw.blocked.any()
+    gw.predict(cards[:2])
+    assert list(gw.blocked) == [True, True, False, False, False]
+    wide_open = services.CardGateway(model, 2.0, cards, fraud.constraints, block_after=2)  # approves everything
+    for _ in range(2):
+        wide_open.predict(np.vstack([cards[:1], cards[:1]]))
+    assert wide_open.declines[0] == 0 and wide_open.queries_used == 4
+    changed = cards[:1].copy()
+    changed[0, 0] *= 0.5  # the amount is the fraudster's: still card 0
+    assert gw.cards_of(changed)[0] == 0
+    assert gw.predict(changed)[0] == 1 and gw.queries_used == 8  # blocked: declined whatever it asks, and counted
+    foreign = cards[:1].copy()
+    foreign[0, list(fraud.feature_names).index("card_age_days")] += 1  # another card's history
+    with pytest.raises(ValueError, match="none of the stolen cards"):
+        gw.predict(foreign)
+    with pytest.raises(services.QueryBudgetExceeded):
+        gw.predict(np.repeat(cards, 7, axis=0))

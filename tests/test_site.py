@@ -67,3 +67,14 @@ def test_site_builds_offline_from_the_executed_lessons(tmp_path):
     lesson01 = (out / "lesson-01-ml-recap.html").read_text(encoding="utf-8")
     assert "<math" in lesson01 and "Interactive in JupyterLab: L2 budget" in lesson01
     assert "data:image/png;base64," in lesson01, "figures are embedded in the page"
+    assert "\\lVert" not in lesson01, "TeX left unconverted"
+    for page in out.glob("lesson-*.html"):
+        text = page.read_text(encoding="utf-8")
+        empty = re.findall(r"<math[^>]*>\s*</math>", text)
+        assert not empty, f"{page.name}: {len(empty)} empty <math> elements (the MathML was stripped)"
+        assert "No description has been provided" not in text, f"{page.name}: a figure without alt text"
+        for alt in re.findall(r"<img[^>]*\balt=\"([^\"]*)\"", text):
+            assert alt.startswith("Figure") and len(alt) > 20, f"{page.name}: alt text {alt!r}"
+    assert "Shown here at 3 of its values" in lesson01, "the budget slider is shown at first, middle and last values"
+    for v in ("0.00", "1.00", "2.00"):
+        assert f"L2 budget = {v}" in lesson01

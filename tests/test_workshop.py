@@ -101,6 +101,15 @@ def test_agenda_renders_every_track_and_the_guide(tmp_path, tracks):
     assert everything.count("<section class='track") == len(tracks["track"])
 
 
+def test_one_track_never_overwrites_the_page_of_all_tracks(tmp_path, tracks):
+    agenda.agenda(tmp_path, pdf=False)
+    everything = (tmp_path / "workshop.html").read_text()
+    written = agenda.agenda(tmp_path, track_ids=["90min"], pdf=False)
+    assert (tmp_path / "workshop.html").read_text() == everything, "--track 90min replaced the page of all tracks"
+    assert tmp_path / "workshop-90min.html" in written["html"]
+    assert (tmp_path / "workshop-90min.html").read_text().count("<section class='track") == 1
+
+
 def test_the_commands_are_added_to_the_course_command(tmp_path):
     parser = argparse.ArgumentParser(prog="course")
     cli.add_commands(parser.add_subparsers(dest="command", required=True))
@@ -121,7 +130,7 @@ def test_agenda_prints_to_pdf_with_chromium(tmp_path):
 
     require("chromium")
     written = agenda.agenda(tmp_path, track_ids=["90min"], pdf=True)
-    assert {p.name for p in written["pdf"]} >= {"agenda-90min.pdf", "workshop.pdf"}
+    assert {p.name for p in written["pdf"]} >= {"agenda-90min.pdf", "workshop-90min.pdf"}
     for pdf in written["pdf"]:
         assert pdf.read_bytes()[:5] == b"%PDF-"
 
@@ -259,3 +268,65 @@ def test_bundle_install_script_is_valid_python_and_names_only_the_stdlib():
     assert namespace["this_platform"]() == bundle.current_platform(), "install.py names platforms as the bundle does"
     assert all(t.startswith(("manylinux", "macosx", "win")) for tags in bundle.PLATFORMS.values() for t in tags)
     assert "manylinux2014_x86_64" in bundle.PLATFORMS["linux-x86_64"]  # pip expands only legacy aliases itself
+
+
+def test_figure_alt_text_says_what_the_figure_shows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from course.delivery.workshop import figures
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], [1.0, 0.6, 0.2], label="undefended")
+    ax.plot([0, 1, 2], [1.0, 0.9, 0.8], label="adversarially trained")
+    ax.set(title="Accuracy under attack", xlabel="budget", ylabel="accuracy")
+    ax.legend()
+    fig.suptitle("Security curves")
+    alt = figures.describe(fig)
+    for said in ("Security curves", "Accuracy under attack", "'budget' from", "'accuracy' from", "2 curves",
+                 "undefended", "adversarially trained"):
+        assert said in alt, f"alt text {alt!r} does not say {said!r}"
+    grid, axes = plt.subplots(2, 4)
+    for k, a in enumerate(axes.ravel()):
+        a.imshow([[0, 1], [1, 0]])
+        a.set_title(f"true {k}")
+        a.axis("off")
+    assert "a grid of 8 images" in figures.describe(grid) and "'true 0'" in figures.describe(grid)
+    plt.close("all")
+    assert figures.slider_states([0.0, 0.5, 1.0, 1.5, 2.0]) == [0.0, 1.0, 2.0]
+    assert figures.slider_states([3]) == [3] and figures.slider_states([]) == []
+
+
+def test_the_readme_lists_only_the_systems_the_course_installs_on():
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Supported systems"):]
+    section = section[:section.index("\n## ")]
+    yes, _, no = section.partition("**Not installable**")
+    assert "**Installable**" in yes and no, "the section has an Installable and a Not installable part"
+    data = json.loads(bundle.SUPPORTED.read_text())
+    assert set(data["platforms"]) == set(bundle.PLATFORMS), "supported.json covers every platform: run course bundle --check-platforms"
+    for plat, result in data["platforms"].items():
+        name = bundle.PLATFORM_NAMES[plat]
+        if result["installable"]:
+            assert name in yes and name not in no, f"{name} is installable (supported.json) but the README does not say so"
+        else:
+            assert name in no and name not in yes, f"{name} is not installable ({result['missing']}) but the README lists it"
+            for pin in result["missing"]:
+                assert pin.split("==")[0] in no, f"the README does not name {pin}, the missing wheel on {name}"
+
+
+def test_both_guides_quote_the_one_measured_sizing_figure():
+    sys.path.insert(0, str(ROOT / "tests"))
+    from loadtest import sizing, sizing_sentence
+
+    measured = json.loads((ROOT / "workshop" / "hub" / "loadtest.json").read_text())
+    assert measured["errors"] == 0
+    sentence = sizing_sentence(sizing(measured["summary"]))
+    assert measured["sizing"]["memory_gb_per_learner"] == sizing(measured["summary"])["memory_gb_per_learner"]
+    for guide in (ROOT / "workshop" / "hub" / "README.md", ROOT / "workshop" / "facilitator-guide.md"):
+        text = " ".join(guide.read_text().split())
+        assert sentence in text, f"{guide.name} does not quote the measured figure: {sentence}"
+        for stale in ("per 4–5", "1.5 GB of memory per learner", "48 GB", "1 core per 4"):
+            assert stale not in text, f"{guide.name} still quotes an old sizing figure ({stale!r})"

@@ -2,13 +2,15 @@
 
 Every check draws its own data from the seed: a pair of digit classes, a logistic regression
 trained on them, and test images in the pixel bounds [0, 1]. The learner's functions are judged
-by what they return: every point inside the budget and the bounds, the exact projection, an
-attack at least about as strong as `course.science.attacks.evade` on the same points, and a security
-evaluation curve that starts at clean accuracy, never rises, and claims no more robustness than
-the attack showed.
+by what they return: every point inside the budget and the bounds, the exact projection onto the
+ball and the bounds at once (which the course's `project`, shrink then clip, is not), an attack
+that reaches nearly the best move the threat model allows (one clipped step does not), and a security
+evaluation curve that counts, point by point, every point the attack evaded at that budget or a
+smaller one.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 
 import numpy as np
@@ -18,7 +20,9 @@ from course.science import datasets, models
 
 A = "03-evasion-white-box"
 TOL = 1e-9
-ROBUST_SLACK = 3  # points (of 60) the learner's attack may leave correct beyond what the reference attack leaves
+NEAREST_TOL = 1e-4  # a 20-step bisection is within 1e-5; shrink-then-clip misses by 0.02 or more
+BEST_MOVE_SHARE = 0.985  # of the best move: one clipped L2 step reaches at most 97.2% (40 seeds), PGD at least 99.4%
+L2_BUDGET = 1.5  # x the median distance of a correct image to the boundary (more pixels reach 0 or 1)
 
 
 # --------------------------------------------------------------------------- data
@@ -37,6 +41,12 @@ def _as_array(chk, value, shape, what):
 
 def _digit_pair(seed: int, n_test: int = 60):
     """A binary digits problem (pixels in [0, 1]), a logistic regression, and n_test test images."""
+    model, X, y, pair = _fitted_pair(seed, n_test)
+    return model, X.copy(), y.copy(), pair
+
+
+@functools.lru_cache(maxsize=8)
+def _fitted_pair(seed: int, n_test: int):
     rng = np.random.default_rng(seed)
     a, c = (int(v) for v in rng.choice(10, size=2, replace=False))
     digits = datasets.load_digits()
@@ -45,14 +55,14 @@ def _digit_pair(seed: int, n_test: int = 60):
     idx = rng.permutation(len(y))
     test, train = idx[:n_test], idx[n_test:]
     model = models.fit("logistic", X[train], y[train])
-    return model, X[test].copy(), y[test].copy(), (a, c)
+    return model, X[test], y[test], (a, c)
 
 
 def _linear(model):
     return model.coef_.ravel().copy(), float(model.intercept_[0])
 
 
-# --------------------------------------------------------------------------- projections
+# --------------------------------------------------------------------------- the projection
 def _perturbed(rng, n, d, scale):
     X = rng.random((n, d))
     X_adv = X + rng.normal(size=(n, d)) * rng.uniform(0.2, 2.0, size=(n, 1)) * scale
@@ -60,76 +70,75 @@ def _perturbed(rng, n, d, scale):
     return X, X_adv
 
 
+def nearest_allowed(X_adv, X, eps, lb, ub):
+    """The checker's projection onto {z : ||z - X||_2 <= eps, lb <= z <= ub}, row by row.
+
+    The nearest point has the form clip(X + t (X_adv - X), lb, ub) for one t in [0, 1] (the
+    Lagrange multiplier of the ball, 1 / (1 + mu)); its distance from X grows with t, so t is
+    found by bisection.
+    """
+    X, delta = np.asarray(X, dtype=float), np.asarray(X_adv, dtype=float) - X
+    at = lambda t: np.clip(X + t[:, None] * delta, lb, ub)  # noqa: E731
+    lo, hi = np.zeros(len(X)), np.ones(len(X))
+    for _ in range(100):
+        t = (lo + hi) / 2
+        inside = np.linalg.norm(at(t) - X, axis=1) <= eps
+        lo, hi = np.where(inside, t, lo), np.where(inside, hi, t)
+    whole = np.linalg.norm(at(np.ones(len(X))) - X, axis=1) <= eps
+    return np.where(whole[:, None], at(np.ones(len(X))), at(lo))
+
+
 @task(f"{A}/project-l2", answer="project_l2", misconceptions=["M7"])
 def check_project_l2(project_l2, seed, chk):
     rng = np.random.default_rng(seed)
-    cases = ((2, 0.3, "two features, the small budget"), (int(rng.integers(10, 65)), 1.0, "many features, the middle budget"),
-             (int(rng.integers(10, 65)), 2.5, "many features, the large budget"))
-    for d, eps, role in cases:
-        X, X_adv = _perturbed(rng, 50, d, eps / np.sqrt(d))
-        chk.current_case = f"{role} (d = {d}, eps = {eps})"
-        got = _as_array(chk, call(chk, project_l2, X_adv.copy(), X.copy(), eps, what="project_l2"), X.shape, "project_l2")
-        size = np.linalg.norm(got - X, axis=1)
-        chk.require(np.all(size <= eps + TOL), expected=f"every row within L2 distance {eps} of its original",
-                    seen=f"largest distance {size.max():.6g}",
-                    why="a perturbation outside the budget is not an attack this threat model allows: "
-                    "it proves nothing about robustness")
-        before = np.linalg.norm(X_adv - X, axis=1)
-        inside = before <= eps
-        moved = np.abs(got[inside] - X_adv[inside]).max() if inside.any() else 0.0
-        chk.require(moved <= 1e-9, expected="rows already inside the ball returned unchanged",
-                    seen=f"a row inside the ball moved by {moved:.3g}",
-                    why="a projection only moves what breaks the constraint; shrinking every step weakens the attack")
-        delta = X_adv - X
-        want = X + delta * np.where(before > eps, eps / np.maximum(before, 1e-300), 1.0)[:, None]
-        err = float(np.abs(got - want).max())
-        chk.require(err <= 1e-8, expected="each outside row moved to the nearest point of the L2 ball around its original",
-                    seen=f"largest difference from the nearest point {err:.3g}",
-                    why="the nearest point keeps as much of the attacker's step as the budget allows")
-    chk.current_case = ""
-    return chk.passed("every row within the L2 budget, inside rows unchanged, outside rows at the nearest point")
-
-
-@task(f"{A}/project-linf", answer="project_linf", misconceptions=["M7"])
-def check_project_linf(project_linf, seed, chk):
-    rng = np.random.default_rng(seed)
-    cases = ((2, 0.3, False, "two features, bounds [0, 1]"), (int(rng.integers(10, 65)), 0.1, True, "bounds given per feature"),
-             (int(rng.integers(10, 65)), 0.25, False, "many features, bounds [0, 1]"))
+    cases = ((2, 0.3, False, "two features, bounds [0, 1]"),
+             (int(rng.integers(10, 65)), 1.0, True, "many features, bounds given per feature"),
+             (int(rng.integers(10, 65)), 2.5, False, "many features, the large budget, bounds [0, 1]"))
     for d, eps, per_feature, role in cases:
-        chk.current_case = f"{role} (d = {d}, eps = {eps})"
-        X, X_adv = _perturbed(rng, 50, d, 2 * eps)
+        X, X_adv = _perturbed(rng, 50, d, eps / np.sqrt(d))
         if per_feature:  # bounds per feature; the clean points lie inside them
             lb = np.minimum(X.min(axis=0), rng.uniform(-0.1, 0.3, size=d))
             ub = np.maximum(X.max(axis=0), rng.uniform(0.7, 1.1, size=d))
         else:
             lb, ub = 0.0, 1.0
-        got = call(chk, project_linf, X_adv.copy(), X.copy(), eps,
-                   lb.copy() if per_feature else lb, ub.copy() if per_feature else ub, what="project_linf")
-        got = _as_array(chk, got, X.shape, "project_linf")
-        step = np.abs(got - X).max()
-        chk.require(step <= eps + TOL, expected=f"no feature changed by more than {eps} (L∞ budget)",
-                   seen=f"largest change of a feature {step:.6g}",
-                   why="an L∞ budget bounds every single feature's change: that is the threat model")
+        chk.current_case = f"{role} (d = {d}, eps = {eps})"
+        got = call(chk, project_l2, X_adv.copy(), X.copy(), eps, lb.copy() if per_feature else lb,
+                   ub.copy() if per_feature else ub, what="project_l2")
+        got = _as_array(chk, got, X.shape, "project_l2")
+        size = np.linalg.norm(got - X, axis=1)
+        chk.require(np.all(size <= eps + 1e-7), expected=f"every row within L2 distance {eps} of its original",
+                    seen=f"largest distance {size.max():.6g}",
+                    why="a perturbation outside the budget is not an attack this threat model allows: "
+                    "it proves nothing about robustness")
         low, high = np.broadcast_to(lb, (d,)), np.broadcast_to(ub, (d,))
         out = np.maximum(low - got, got - high).max()
         chk.require(out <= TOL, expected="every feature within its bounds [lb, ub]"
-                   + (" (bounds given per feature)" if per_feature else f" = [{lb}, {ub}]"),
-                   seen=f"a value {out:.3g} outside its bounds",
-                   why="a pixel below 0 or above 1 is not an image: an attack must stay in the valid input range")
-        want = np.clip(np.clip(X_adv, X - eps, X + eps), low, high)
+                    + (" (bounds given per feature)" if per_feature else f" = [{lb}, {ub}]"),
+                    seen=f"a value {out:.3g} outside its bounds",
+                    why="a pixel below 0 or above 1 is not an image: an attack must stay in the valid input range")
+        inside = (np.linalg.norm(X_adv - X, axis=1) <= eps) & np.all((X_adv >= low) & (X_adv <= high), axis=1)
+        moved = np.abs(got[inside] - X_adv[inside]).max() if inside.any() else 0.0
+        chk.require(moved <= 1e-9, expected="rows already allowed (inside the ball and the bounds) returned unchanged",
+                    seen=f"an allowed row moved by {moved:.3g}",
+                    why="a projection only moves what breaks the constraint; shrinking every step weakens the attack")
+        want = nearest_allowed(X_adv, X, eps, low, high)
+        gap = np.linalg.norm(got - X_adv, axis=1) - np.linalg.norm(want - X_adv, axis=1)
         err = float(np.abs(got - want).max())
-        chk.require(err <= 1e-9, expected="the nearest allowed point (within the budget and the bounds at once)",
-                    seen=f"largest difference from the nearest allowed point {err:.3g}",
-                    why="the nearest allowed point keeps as much of the attacker's step as the threat model allows")
+        chk.expect(err <= NEAREST_TOL,
+                   expected="each row moved to the nearest point that is both within the budget and within the bounds",
+                   seen=f"{int(np.sum(np.abs(got - want).max(axis=1) > NEAREST_TOL))} of {len(X)} rows elsewhere; the worst "
+                   f"is {gap.max():.3g} farther from the attacker's point than the nearest allowed point",
+                   why="shrinking to the ball and then clipping to the bounds (or the other way round) leaves budget "
+                   "unused or lands farther away than needed: the nearest allowed point keeps as much of the "
+                   "attacker's step as the threat model allows")
     chk.current_case = ""
-    return chk.passed("every row within the L∞ budget and the bounds, at the nearest allowed point")
+    return chk.passed("every row within the L2 budget and the bounds, allowed rows unchanged, others at the nearest "
+                      "allowed point")
 
 
 # --------------------------------------------------------------------------- the attack
 @task(f"{A}/attack-linear", answer="attack_linear", misconceptions=["M7"])
 def check_attack_linear(attack_linear, seed, chk):
-    from course.science.attacks import evade
-
     model, X, y, (a, c) = _digit_pair(seed)
     w, b = _linear(model)
     d = X.shape[1]
@@ -137,8 +146,9 @@ def check_attack_linear(attack_linear, seed, chk):
     f = X @ w + b
     summary = []
     for norm, dual in (("l2", 2), ("linf", 1)):
-        # a budget at which the attack matters: the median distance to the boundary, ignoring bounds
-        eps = float(np.round(np.median(np.abs(f[clean_right])) / np.linalg.norm(w, dual), 2))
+        # a budget at which the attack matters: about the median distance to the boundary, ignoring bounds
+        eps = float(np.round((L2_BUDGET if norm == "l2" else 1.0) * np.median(np.abs(f[clean_right]))
+                             / np.linalg.norm(w, dual), 2))
         lb, ub = (0.0, 1.0) if norm == "l2" else (np.zeros(d), np.ones(d))
         name = "L2" if norm == "l2" else "L∞"
         chk.current_case = f"the {name} attack, budget {eps} (digits {a} vs {c}, n={len(y)})"
@@ -158,19 +168,23 @@ def check_attack_linear(attack_linear, seed, chk):
         chk.require(flipped > 0, expected=f"some correctly classified images misclassified at {name} budget {eps}",
                     seen="no prediction changed",
                     why="an evasion attack moves each image so that the score of its true class goes down")
-        n = len(y)
-        kept = int(np.sum(model.predict(X_adv) == y))
-        X_ref = evade(model, X, y, eps, norm=norm, bounds=(0.0, 1.0), method="pgd", steps=20, progress=False)
-        ref_kept = int(np.sum(model.predict(X_ref) == y))
-        robust, reference = kept / n, ref_kept / n
-        chk.expect(kept <= ref_kept + ROBUST_SLACK,
-                   expected=f"robust accuracy at most {(ref_kept + ROBUST_SLACK) / n:.2f} at {name} budget {eps} "
-                   f"(the reference PGD attack leaves {reference:.2f}; clean accuracy {clean_right.mean():.2f}; n={n})",
-                   seen=f"robust accuracy {robust:.2f}",
-                   why="a weak attack overstates robustness: the number to report is what a strong attacker "
-                   "achieves within the budget. (A single step clipped to the bounds wastes budget on pixels "
-                   "already at 0 or 1.)")
-        summary.append(f"{name} ε={eps}: {clean_right.mean():.2f} -> {robust:.2f} (reference {reference:.2f})")
+        sign = np.where(y == 1, -1.0, 1.0)
+        if norm == "l2":
+            X_best = LinearL2Attack(w, b)(X, y, eps)
+        else:  # in L-inf, the best move against a linear score is one full step, clipped to the bounds
+            X_best = np.clip(X + eps * sign[:, None] * np.sign(w), 0.0, 1.0)
+        best = float(np.sum(sign * ((X_best - X) @ w)))
+        achieved = float(np.sum(sign * ((X_adv - X) @ w)))
+        share = achieved / best
+        robust = float(np.mean(model.predict(X_adv) == y))
+        chk.expect(share >= BEST_MOVE_SHARE,
+                   expected=f"a move of at least {BEST_MOVE_SHARE:.1%} of the best one the threat model allows "
+                   f"(summed over the {len(y)} images: how far the scores of their true classes go down)",
+                   seen=f"{share:.1%} of the best move; robust accuracy {robust:.2f} (clean {clean_right.mean():.2f})",
+                   why="a weak attack overstates robustness: the number to report is what a strong attacker achieves "
+                   "within the budget. A single step clipped to the bounds wastes budget on pixels already at 0 or "
+                   "1; repeated steps and projections give it to the pixels that can still move")
+        summary.append(f"{name} ε={eps}: {clean_right.mean():.2f} -> {robust:.2f} ({share:.1%} of the best move)")
     chk.current_case = ""
     return chk.passed("within budget and bounds; accuracy " + "; ".join(summary) + f"; n={len(y)}")
 
@@ -281,5 +295,15 @@ def check_security_curve(security_evaluation_curve, seed, chk):
                     seen=f"at budget {budgets[first]:g}: {curve[first]:.3f}, fewer points correct than the attack "
                     f"evaded ({shown})",
                     why="accuracy under attack is measured, point by point, on the adversarial inputs")
+        off = np.flatnonzero(np.abs(curve - cumulative) > 1 / len(y) + TOL)
+        first = off[0] if off.size else 0
+        chk.expect(off.size == 0,
+                   expected="at each budget, the share of points correctly classified and not evaded at that budget "
+                   f"or any smaller one (within 1/n = {1 / len(y):.3f})",
+                   seen=f"at budget {budgets[first]:g}: {curve[first]:.3f}, but {cumulative[first]:.3f} of the points "
+                   f"survived every budget up to it ({shown})",
+                   why="the curve is per point: a point evaded at a small budget is evaded at every larger one, "
+                   "even where the optimiser missed it. The lowest accuracy seen so far is not that: other points "
+                   "were evaded at the other budgets")
     chk.current_case = ""
     return chk.passed(f"starts at clean accuracy {curve[0]:.2f}, never rises, matches the attack (digits {a} vs {c}, n={len(y)})")

@@ -1,9 +1,10 @@
 """Checks of exercise 00 (the mental-model check): graded for completion, never for being right.
 
-Each half of the questionnaire (`course.science.beliefs.HALVES`) is one task: every item of the half must
-have an answer (True/False) and a confidence (1-4), and no key may be unknown. The per-misconception
-result is shown and kept by the notebook (`beliefs.show_result`, `beliefs.save`), not graded.
-Exercise 10 can grade its "after" the same way with `completion(answers, ids, chk)`.
+Each half of the questionnaire's form (`course.science.beliefs.halves`; form A here, form B in exercise 10)
+is one task: every item of the half must have an answer (True/False) and a confidence (1-4), and no key may
+be unknown. The per-misconception result is shown and kept by the notebook (`beliefs.show_result`,
+`beliefs.save`), not graded. Exercise 10 grades its "after" the same way with `completion(answers, ids, chk)`.
+The exercise's prediction cell is checked by `course.checks.predictions`.
 """
 from __future__ import annotations
 
@@ -30,10 +31,9 @@ def completion(answers, ids, chk):
     return chk.passed(f"{len(ids)} items answered ({ids[0]} ... {ids[-1]}); your result is shown below, not graded")
 
 
-def register_completion_tasks(assignment: str) -> None:
-    """The two completion-graded halves of the mental-model check, for exercise 00 and exercise 10."""
-    for half in ("first", "second"):
-        ids = beliefs.HALVES[half]
+def register_completion_tasks(assignment: str, form: str) -> None:
+    """The two completion-graded halves of one form of the mental-model check (A for exercise 00, B for 10)."""
+    for half, ids in beliefs.halves(form).items():
 
         def check_half(answers, seed, chk, ids=ids):
             return completion(answers, ids, chk)
@@ -42,4 +42,4 @@ def register_completion_tasks(assignment: str) -> None:
              misconceptions=beliefs.misconceptions_of(ids))(check_half)
 
 
-register_completion_tasks(A)
+register_completion_tasks(A, "A")

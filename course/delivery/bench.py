@@ -17,18 +17,25 @@ def notebooks(groups=("lessons", "solutions", "exercises")) -> list:
     return found
 
 
-def execute(path: Path, timeout: int = 600, allow_errors: bool = False):
-    """Run a notebook top to bottom in a fresh kernel, in its own folder; return (notebook, seconds)."""
+def execute(path: Path, timeout: int = 600, allow_errors: bool = False, setup: str | None = None):
+    """Run a notebook top to bottom in a fresh kernel, in its own folder; return (notebook, seconds).
+
+    `setup`: code run first, as an extra cell that the returned notebook leaves out (the site's figures).
+    """
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
+    if setup:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     os.environ.setdefault("COURSE_NO_SELF_CHECK", "1")  # an exercise's last cell would grade itself again
     start = time.perf_counter()
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}}, extra_arguments=["--IPKernelApp.log_level=ERROR"],
     ).execute()
+    if setup:
+        nb.cells.pop(0)
     return nb, time.perf_counter() - start
 
 
@@ -131,8 +138,51 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
         "course_grade_s": round(parallel, 1), "speedup": round(sequential / parallel, 2),
         "per_submission_nbgrader_s": round(sequential / n, 2), "per_submission_course_grade_s": round(parallel / n, 2),
         "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
-                         for k in ("run", "judge", "record")},
+                         for k in ("run", "run_imports", "run_kernel_start", "run_cells", "judge", "record")},
         "protections": summary.protections, "mean_score_by_kind": {k: round(sum(v) / len(v), 2) for k, v in scores.items()},
         "note": "nbgrader here runs unsandboxed and writes no feedback; course grade includes the sandbox, "
                 "the trusted checks, feedback HTML and reports",
     }
+
+
+def _per_worker(graded) -> dict:
+    counts: dict = {}
+    for r in graded:
+        who = str(r.phases.get("worker", "?"))
+        counts[who] = counts.get(who, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def dask_scaling(n: int = 200, assignment: str = "01-ml-recap", scheduler: str = "local", cell_timeout: int = 30) -> dict:
+    """Grade the same n submissions on a local Dask cluster of 1 worker, then of 2 workers; time both."""
+    import tempfile
+
+    from course.grader import dask_grading
+    from course.grader.sandbox import Limits
+
+    if scheduler != "local":
+        raise ValueError("the scaling benchmark starts its own clusters: use --scheduler local")
+    out = {"submissions": n, "assignment": assignment}
+    with tempfile.TemporaryDirectory(prefix="course-bench-dask-") as tmp:
+        tmp = Path(tmp)
+        kinds = _cohort(assignment, n, tmp / "submitted")
+        for workers in (1, 2):
+            course_dir = tmp / f"cg{workers}"
+            course_dir.mkdir()
+            start = time.perf_counter()
+            summary = dask_grading.grade(assignment, tmp / "submitted", scheduler="local", workers=workers,
+                                         course_dir=course_dir, limits=Limits(cell_seconds=cell_timeout), progress=False)
+            seconds = time.perf_counter() - start
+            scores: dict = {}
+            for r in summary.graded:
+                scores.setdefault(kinds[r.student], []).append(r.score)
+            out[f"{workers}_worker"] = {
+                "seconds": round(seconds, 1), "submissions_per_minute": round(60 * len(summary.graded) / seconds, 1),
+                "graded": len(summary.graded), "lost": len(summary.lost),
+                "submissions_per_worker": _per_worker(summary.graded),
+                "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
+                                 for k in ("run", "judge", "record")},
+                "mean_score_by_kind": {k: round(sum(v) / len(v), 2) for k, v in scores.items()}}
+    out["speedup_2_vs_1"] = round(out["1_worker"]["seconds"] / out["2_worker"]["seconds"], 2)
+    out["note"] = "cluster start included; the one writer records every submission in this process"
+    return out

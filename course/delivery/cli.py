@@ -61,7 +61,13 @@ def _grade(args) -> int:
               "anyone can compute the hidden data", file=sys.stderr)
     limits = Limits(wall_seconds=args.wall, cell_seconds=args.cell_timeout, memory_bytes=args.memory_mb * 2**20)
     sandbox = Sandbox(limits, use_bwrap=not args.no_sandbox)
-    if sandbox.missing:
+    broken = sandbox.probe() if sandbox.bwrap else ""
+    if broken:  # installed, but cannot start here (user namespaces restricted): as good as missing
+        print(f"course grade: WARNING: {broken}", file=sys.stderr)
+        sandbox = Sandbox(limits, use_bwrap=False)
+    if sandbox.missing and args.scheduler not in (None, "local"):
+        print("course grade: the sandboxes run on the Dask workers: each worker checks its own bubblewrap", file=sys.stderr)
+    elif sandbox.missing:
         for m in sandbox.missing:
             print(f"course grade: WARNING: {m}", file=sys.stderr)
         if not args.no_sandbox and not args.allow_weak_sandbox:
@@ -69,8 +75,20 @@ def _grade(args) -> int:
                   "apt install bubblewrap) or pass --allow-weak-sandbox to accept the weaker isolation", file=sys.stderr)
             return 3
     try:
-        summary = cohort.grade(args.assignment, Path(args.submissions), roster=args.roster, seed=args.seed,
-                               workers=args.workers, force=args.force, course_dir=args.course_dir, sandbox=sandbox)
+        if args.scheduler:
+            try:
+                from course.grader import dask_grading
+            except ImportError as e:
+                print(f"course grade: --scheduler needs Dask ({e}): .venv/bin/pip install -r requirements/grading.txt",
+                      file=sys.stderr)
+                return 2
+            summary = dask_grading.grade(args.assignment, Path(args.submissions), scheduler=args.scheduler,
+                                         roster=args.roster, seed=args.seed, workers=args.workers, force=args.force,
+                                         course_dir=args.course_dir, limits=limits,
+                                         allow_weak=args.allow_weak_sandbox or args.no_sandbox)
+        else:
+            summary = cohort.grade(args.assignment, Path(args.submissions), roster=args.roster, seed=args.seed,
+                                   workers=args.workers, force=args.force, course_dir=args.course_dir, sandbox=sandbox)
     except submissions.SubmissionsError as e:
         print(f"course grade: {e}", file=sys.stderr)  # the message lists every skipped file
         return 2
@@ -88,6 +106,8 @@ def _grade(args) -> int:
         print(f"  not on the roster: {name!r}, graded as {sid}")
     for sid, name in summary.missing:
         print(f"  on the roster, no submission: {sid} ({name})")
+    for sid, why in summary.lost:
+        print(f"  NOT GRADED (the task did not finish; rerun the same command to grade it): {sid}: {why}")
     if summary.public_seed:
         print("seed: the course's PUBLIC default seed (--public-seed): not for grades that count")
     try:
@@ -106,7 +126,10 @@ def _bench(args) -> int:
     if args.grading:
         import json
 
-        print(json.dumps(bench.grading_throughput(args.grading, workers=args.workers), indent=1))
+        if args.scheduler:
+            print(json.dumps(bench.dask_scaling(args.grading, scheduler=args.scheduler), indent=1))
+        else:
+            print(json.dumps(bench.grading_throughput(args.grading, workers=args.workers), indent=1))
         return 0
 
     paths = [Path(p).resolve() for p in args.notebooks] or None
@@ -141,7 +164,11 @@ def parser() -> argparse.ArgumentParser:
                         "$COURSE_RELEASE_SEED): answers to other variants than the released ones score nothing")
     g.add_argument("--public-seed", action="store_true",
                    help="grade with the course's public default seed (a practice run: hidden data are not private)")
-    g.add_argument("--workers", type=int, default=None, help="parallel sandboxes (default: one per core)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="parallel sandboxes (default: one per core); with --scheduler local, the local Dask workers")
+    g.add_argument("--scheduler", default=None, metavar="ADDRESS|local",
+                   help="grade on Dask distributed: a scheduler's address (tcp://host:8786) or `local` for a local "
+                        "cluster; needs requirements/grading.txt (this process stays the one writer of the gradebook)")
     g.add_argument("--force", action="store_true", help="regrade submissions that were graded before")
     g.add_argument("--course-dir", default=None, help="nbgrader course folder for the gradebook and reports (default: the repository)")
     g.add_argument("--wall", type=float, default=600, help="seconds one submission may take in all (default 600)")
@@ -158,6 +185,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--grading", type=int, metavar="N", default=0,
                    help="instead: grade N generated submissions with sequential nbgrader and with course grade, and compare")
     b.add_argument("--workers", type=int, default=None, help="with --grading: parallel sandboxes (default: one per core)")
+    b.add_argument("--scheduler", default=None, metavar="local",
+                   help="with --grading: grade on a local Dask cluster of 1, then 2 workers, and compare throughput")
     b.set_defaults(func=_bench)
     return p
 

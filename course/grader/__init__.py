@@ -1,9 +1,10 @@
 """Layer 4, the grader: turning notebooks into scores an instructor can trust.
 
 - `course_dir` (the nbgrader course directory and nbgrader's API on it), `release`
-  (`course release`), `selfcheck` (`course check`: one learner's notebook);
+  (`course release`), `selfcheck` (`course check`: one learner's notebook, judged as `course grade` does);
 - cohort grading (`course grade`): `submissions` (find and name them, against a roster), `integrity`
-  (copy detection on normalised syntax trees), `cohort` (prepare, run, judge, record), `sandbox`
+  (near-copies, on normalised syntax trees), `cohort` (prepare, run, judge, record), `dask_grading`
+  (the same on Dask workers, this process the one writer), `sandbox`
   (the isolation) with `runner` (what runs inside it) and its protocol
   (`protocol`: plain data only; `remote`: services kept on the trusted side), `results` (one
   file per learner) and `report` (scores, flags, the misconception report).

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import builtins
 import concurrent.futures as cf
+import contextlib
 import copy
 import datetime as dt
 import hashlib
@@ -111,6 +112,7 @@ def prepare(source: Source, submitted) -> tuple:
             counts[gid] = counts.get(gid, 0) + 1
             learner.setdefault(gid, c)
     released = {_meta(c)["grade_id"]: c for c in source.release.cells if _meta(c).get("grade_id")}
+    authored = {_meta(c)["grade_id"]: c.source for c in source.notebook.cells if _meta(c).get("grade_id")}
     for gid, n in counts.items():
         if n > 1:
             flags.append(f"duplicated cell {gid} ({n} copies): one graded, from the instructor's source")
@@ -121,7 +123,7 @@ def prepare(source: Source, submitted) -> tuple:
                 flags.append(f"deleted cell {gid}: restored from the instructor's source")
             continue
         lm = _meta(lc)
-        if rm.get("locked") and lc.get("source", "") != rc.source:
+        if rm.get("locked") and lc.get("source", "") not in (rc.source, authored.get(gid)):  # the solution's own is no edit
             flags.append(f"edited read-only cell {gid}: restored from the instructor's source")
         if rm.get("grade") and float(lm.get("points", 0) or 0) != float(rm.get("points", 0)):
             flags.append(f"changed points of {gid} ({lm.get('points')} instead of {rm.get('points')}): ignored")
@@ -457,6 +459,43 @@ def criterion_only(verdict) -> str:
 _NBGRADER_LOCK = threading.Lock()
 
 
+def with_verdicts(nb, data: dict):
+    """The notebook with outputs as graded: cells' outputs from the sandbox, test cells' from the trusted verdicts.
+
+    `data` holds "tests" (judge's verdicts), "cells" (the cells as they ran) and an optional "note" appended
+    as a last Markdown cell. A code cell that ran gets an execution count; a test cell that failed shows
+    a `CheckFailed` error, as an in-kernel autograde would.
+    """
+    tests, ran = data["tests"], data["cells"]
+    by_id = {c["grade_id"]: c for c in ran if c.get("grade_id")}
+    by_source = {}
+    for c in ran:
+        by_source.setdefault(c.get("source", ""), []).append(c)
+    count = 0
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if cell.cell_type != "code":
+            continue
+        if gid in tests:
+            t = tests[gid]
+            text = "\n\n".join(t["messages"])
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")] if t["passed"] else [
+                nbformat.v4.new_output("error", ename="CheckFailed", evalue=text, traceback=text.splitlines())]
+            match = by_id.get(gid)
+        else:
+            match = by_id.get(gid) if gid else None
+            if match is None and by_source.get(cell.source):
+                match = by_source[cell.source].pop(0)
+            cell.outputs = [nbformat.from_dict(o) for o in (match or {}).get("outputs", [])]
+        if match is not None and match.get("status", "ok") != "not-run":
+            count += 1
+            cell.execution_count = count
+    note = data.get("note", "")
+    if note:
+        nb.cells.append(nbformat.v4.new_markdown_cell(note))
+    return nb
+
+
 def _inject_class():
     from nbgrader.preprocessors import NbGraderPreprocessor
     from traitlets import Unicode
@@ -467,30 +506,7 @@ def _inject_class():
         verdicts_file = Unicode("").tag(config=True)
 
         def preprocess(self, nb, resources):
-            data = json.loads(Path(self.verdicts_file).read_text())
-            tests, ran = data["tests"], data["cells"]
-            by_id = {c["grade_id"]: c for c in ran if c.get("grade_id")}
-            by_source = {}
-            for c in ran:
-                by_source.setdefault(c.get("source", ""), []).append(c)
-            for cell in nb.cells:
-                gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if cell.cell_type != "code":
-                    continue
-                if gid in tests:
-                    t = tests[gid]
-                    text = "\n\n".join(t["messages"])
-                    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text + "\n")] if t["passed"] else [
-                        nbformat.v4.new_output("error", ename="CheckFailed", evalue=text, traceback=text.splitlines())]
-                    continue
-                match = by_id.get(gid) if gid else None
-                if match is None and by_source.get(cell.source):
-                    match = by_source[cell.source].pop(0)
-                cell.outputs = [nbformat.from_dict(o) for o in (match or {}).get("outputs", [])]
-            note = data.get("note", "")
-            if note:
-                nb.cells.append(nbformat.v4.new_markdown_cell(note))
-            return nb, resources
+            return with_verdicts(nb, json.loads(Path(self.verdicts_file).read_text())), resources
 
     return InjectVerdicts
 
@@ -614,26 +630,50 @@ def seed_fingerprint() -> str:
     return hashlib.sha256(f"course-grading-seed:{checks.grading_seed()}".encode()).hexdigest()[:16]
 
 
-def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, course_dir: Path) -> Result:
+@dataclass
+class Judged:
+    """What the sandboxed run and the trusted judging of one notebook give, before anything is recorded.
+
+    Plain data only (a Dask worker sends it back to the one writer): the verdicts per test cell, the flags,
+    the cells as they ran (outputs kept for the feedback), the value answers, the seconds per phase and the
+    repaired notebook (nbformat JSON) that nbgrader records.
+    """
+
+    tests: dict
+    flags: list
+    cells: list
+    values: dict
+    phases: dict
+    repaired: dict
+    note: str = ""
+
+    @property
+    def score(self) -> float:
+        return sum(t["score"] for t in self.tests.values())
+
+    @property
+    def max_score(self) -> float:
+        return sum(t["points"] for t in self.tests.values())
+
+    def notebook(self):
+        """The repaired notebook as an nbformat object (its cells' sources joined again)."""
+        return nbformat.reads(json.dumps(self.repaired), as_version=4)
+
+
+def run_and_judge(source: Source, submitted_nb, sandbox: Sandbox, flags=(), scratch_root: Path | None = None) -> Judged:
+    """Run one notebook in a fresh sandbox and kernel, and judge it on this (trusted) side. Records nothing.
+
+    `submitted_nb` is the learner's notebook as read (None when unreadable). `course grade`, `course check`
+    and a Dask worker all come through here, so that the three give the same verdicts.
+    """
     start = time.perf_counter()
     phases = {}
-    assignment = source.assignment
-    flags = list(sub.notes)
-    if sub.found_as == "nbgrader tree" and sub.path.stem != assignment:  # elsewhere the file name names the learner
-        flags.append(f"notebook named {sub.path.name!r}, not {assignment}.ipynb: graded as {assignment}")
-    wrong = ""
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp_name:
-        tmp = Path(tmp_name)
-        scratch = tmp / "sandbox"
+    flags = list(flags)
+    with tempfile.TemporaryDirectory(prefix="course-grade-", dir=scratch_root) as tmp_name:
+        scratch = Path(tmp_name) / "sandbox"
         scratch.mkdir()
-        submitted_nb, executed, values = None, None, {}
-        try:
-            submitted_nb = nbcourse.read_notebook(sub.path)
-        except nbcourse.GradingError as e:
-            flags.append(f"unreadable notebook: {e}")
-        session = None
-        ran_cells = []
-        answer_errors = {}
+        executed, values, session, ran_cells, answer_errors, wrong = None, {}, None, [], {}, ""
+        repaired_nb = copy.deepcopy(source.release)  # recorded as the blank release when unreadable
         if submitted_nb is not None:
             run_nb, repaired_nb, prep_flags = prepare(source, submitted_nb)
             wrong = wrong_assignment(source, submitted_nb)
@@ -647,6 +687,9 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
             session = SandboxSession(sandbox, scratch, "submission.ipynb")
             executed = session.receive()
             phases["run"] = round(time.perf_counter() - start, 2)
+            for k, v in ((executed or {}).get("timings") or {}).items():  # the runner's own account (untrusted)
+                if isinstance(v, (int, float)) and k in ("imports", "kernel_start", "cells"):
+                    phases[f"run_{k}"] = float(v)
             if executed is None or executed.get("event") != "executed":
                 flags.append(_why_stopped(session))
                 executed = None
@@ -661,14 +704,15 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                 answer_ids = {_meta(c).get("grade_id") for c in source.notebook.cells if _meta(c).get("solution")}
                 for c, nc in zip(executed["cells"], [x for x in run_nb.cells if x.cell_type == "code"]):
                     gid = nc.metadata.get("course_grade_id", "")
-                    ran_cells.append({"grade_id": gid, "source": nc.source, "outputs": without_system_noise(c["outputs"])})
+                    ran_cells.append({"grade_id": gid, "source": nc.source, "status": c["status"],
+                                      "outputs": without_system_noise(c["outputs"])})
                     if c["status"] == "error" and gid in answer_ids:
                         answer_errors[gid] = (nc.source, f"{c.get('ename', '')}: {str(c.get('evalue', ''))[:200]}")
         judged = time.perf_counter()
         try:
             tests = judge(source, session, executed, answer_errors, wrong_assignment=bool(wrong),
                           stubs=unchanged_answers(source, submitted_nb))
-            for gid, t in tests.items():
+            for t in tests.values():
                 for task_id in t["tasks"]:
                     if checks.get(task_id).kind == "value" and session is not None and executed is not None:
                         reply = session.request("value", task_id)
@@ -680,24 +724,53 @@ def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, cou
                     flags.append("the sandbox hit its memory limit")
                 session.close()
         phases["judge"] = round(time.perf_counter() - judged, 2)
-        score = sum(t["score"] for t in tests.values())
-        max_score = sum(t["points"] for t in tests.values())
-        note = _feedback_note(score, max_score, flags, sandbox)
-        if submitted_nb is None:  # recorded as the blank release, so the gradebook lists everyone
-            repaired_nb = copy.deepcopy(source.release)
-        originals = course_dir / "reports" / assignment / "originals"
-        originals.mkdir(parents=True, exist_ok=True)
-        if sub.path.is_file():
-            shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
-        recorded = time.perf_counter()
-        html = record(course_dir, assignment, sub.student, repaired_nb,
-                      {"tests": tests, "cells": ran_cells, "note": note}, tmp, sub.timestamp, flags)
-        feedback = str(html) if html.exists() else ""
-        phases["record"] = round(time.perf_counter() - recorded, 2)
-    return Result(sub.student, assignment, score, max_score, tests, flags, sub.found_as,
+    judged_nb = Judged(tests, flags, ran_cells, values, phases, json.loads(nbformat.writes(repaired_nb)))
+    judged_nb.note = _feedback_note(judged_nb.score, judged_nb.max_score, flags, sandbox)
+    return judged_nb
+
+
+def submission_flags(source: Source, sub: submissions.Submission) -> list:
+    flags = list(sub.notes)
+    if sub.found_as == "nbgrader tree" and sub.path.stem != source.assignment:  # elsewhere the file name names the learner
+        flags.append(f"notebook named {sub.path.name!r}, not {source.assignment}.ipynb: graded as {source.assignment}")
+    return flags
+
+
+def read_submission(sub: submissions.Submission, flags: list):
+    """The learner's notebook as data, or None (with a flag) when it cannot be read."""
+    try:
+        return nbcourse.read_notebook(sub.path)
+    except nbcourse.GradingError as e:
+        flags.append(f"unreadable notebook: {e}")
+        return None
+
+
+def record_judged(sub: submissions.Submission, source: Source, judged: Judged, sandbox_protections: list,
+                  course_dir: Path, seconds: float) -> Result:
+    """Record one judged submission: nbgrader's gradebook and feedback, the original kept (the one writer)."""
+    assignment = source.assignment
+    recorded = time.perf_counter()
+    originals = course_dir / "reports" / assignment / "originals"
+    originals.mkdir(parents=True, exist_ok=True)
+    if sub.path.is_file():
+        shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
+    with tempfile.TemporaryDirectory(prefix="course-record-") as tmp:
+        html = record(course_dir, assignment, sub.student, judged.notebook(),
+                      {"tests": judged.tests, "cells": judged.cells, "note": judged.note}, Path(tmp), sub.timestamp,
+                      judged.flags)
+    phases = {**judged.phases, "record": round(time.perf_counter() - recorded, 2)}
+    return Result(sub.student, assignment, judged.score, judged.max_score, judged.tests, judged.flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                  sandbox.protections, round(time.perf_counter() - start, 2), feedback, values, phases,
-                  identity(sub), public_seed_used())
+                  sandbox_protections, round(seconds + phases["record"], 2), str(html) if html.exists() else "",
+                  judged.values, phases, identity(sub), public_seed_used())
+
+
+def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, course_dir: Path) -> Result:
+    start = time.perf_counter()
+    flags = submission_flags(source, sub)
+    submitted_nb = read_submission(sub, flags)
+    judged = run_and_judge(source, submitted_nb, sandbox, flags)
+    return record_judged(sub, source, judged, sandbox.protections, course_dir, time.perf_counter() - start)
 
 
 def unchanged_answers(source: Source, submitted_nb) -> list:
@@ -814,23 +887,36 @@ class Summary:
     missing: list = field(default_factory=list)  # (student_id, name): on the roster, no submission
     layout: str = ""
     public_seed: bool = False
+    lost: list = field(default_factory=list)  # (student, why): tasks that did not finish; no result written
 
 
-def grade(assignment: str, source_path, *, roster=None, seed: int | None = None, workers: int | None = None,
-          force: bool = False, course_dir=None, limits: Limits | None = None, progress: bool = True,
-          sandbox: Sandbox | None = None) -> Summary:
-    """Grade every submission of an assignment; see the module docstring."""
-    from tqdm.auto import tqdm
+@dataclass
+class Batch:
+    """What a grading run works on: the source, the submissions found, those to grade and those already done."""
 
+    source: Source
+    found: object  # submissions.Found
+    todo: list
+    skipped: list
+    results_dir: Path
+    course_dir: Path
+    start: float
+
+
+@contextlib.contextmanager
+def batch(assignment: str, source_path, *, roster=None, seed: int | None = None, force: bool = False, course_dir=None):
+    """Find the submissions, flag copies (once per cohort), register the assignment, and skip finished work.
+
+    Resumable: a learner whose result file matches the submission, the grading seed and the course version
+    is not graded again (unless `force`). Results under another grading seed are never mixed in.
+    """
     start = time.perf_counter()
     course_dir = Path(course_dir or ROOT).resolve()
     if seed is not None:
         os.environ[checks.SEED_VARIABLE] = str(int(seed))
     checks.grading_seed()  # fails early on a malformed seed
     source = Source.load(assignment)
-    sandbox = sandbox or Sandbox(limits or Limits())
-    out_dir = course_dir / "reports" / assignment
-    results_dir = out_dir / "results"
+    results_dir = course_dir / "reports" / assignment / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-unpack-") as unpack:
         found = submissions.discover(assignment, source_path, roster, Path(unpack))
@@ -842,47 +928,75 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
                 notebooks[sub.student] = nbcourse.read_notebook(sub.path)
             except nbcourse.GradingError:
                 notebooks[sub.student] = None
+        copies = integrity.flags(source, notebooks)  # once per cohort: every pair of learners
         for sub in found.submissions:
-            sub.notes += integrity.flags(source, notebooks).get(sub.student, [])
+            sub.notes += copies.get(sub.student, [])
         register_assignment(course_dir, assignment)
         todo, skipped = [], []
         for sub in found.submissions:
-            done = results_dir / f"{sub.student}.json"
-            if done.exists() and not force:
-                try:
-                    old = json.loads(done.read_text())
-                    if old.get("submission_sha256") == _sha(sub.path) and old.get("seed_fingerprint") == fp \
-                            and old.get("course_version") == course.__version__:
-                        skipped.append(sub.student)
-                        continue
-                except (OSError, json.JSONDecodeError):
-                    pass
-            todo.append(sub)
+            if not force and is_done(results_dir / f"{sub.student}.json", sub, fp):
+                skipped.append(sub.student)
+            else:
+                todo.append(sub)
+        yield Batch(source, found, todo, skipped, results_dir, course_dir, start)
+
+
+def is_done(result_file: Path, sub: submissions.Submission, fingerprint: str) -> bool:
+    """Whether this learner's result on disk is for this very submission, grading seed and course version."""
+    if not result_file.exists():
+        return False
+    try:
+        old = json.loads(result_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        return False
+    return old.get("submission_sha256") == _sha(sub.path) and old.get("seed_fingerprint") == fingerprint \
+        and old.get("course_version") == course.__version__
+
+
+def failed_result(sub: submissions.Submission, source: Source, error: Exception, protections: list) -> Result:
+    """A submission whose grading broke (one broken submission never stops the batch)."""
+    return Result(sub.student, source.assignment, 0.0, sum(t["points"] for t in source.tests.values()), {},
+                  [f"grading failed: {type(error).__name__}: {str(error)[:500]}"], sub.found_as,
+                  _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__, protections, 0.0)
+
+
+def save_result(b: Batch, res: Result) -> None:
+    atomic_write(b.results_dir / f"{res.student}.json", json.dumps(asdict(res), indent=1))
+
+
+def finish(b: Batch, graded: list, protections: list, missing_protections: list) -> Summary:
+    """The summary, and every report written from the result files (the one writer does this)."""
+    out_dir = b.course_dir / "reports" / b.source.assignment
+    summary = Summary(b.source.assignment, graded, b.skipped, [(str(p), why) for p, why in b.found.unrecognised],
+                      protections, missing_protections, out_dir, round(time.perf_counter() - b.start, 2),
+                      b.found.unmatched, b.found.missing, b.found.layout, public_seed_used())
+    from course.grader import report
+
+    report.write_all(b.course_dir, b.source.assignment, summary)
+    return summary
+
+
+def grade(assignment: str, source_path, *, roster=None, seed: int | None = None, workers: int | None = None,
+          force: bool = False, course_dir=None, limits: Limits | None = None, progress: bool = True,
+          sandbox: Sandbox | None = None) -> Summary:
+    """Grade every submission of an assignment on this machine; see the module docstring."""
+    from threadpoolctl import threadpool_limits
+    from tqdm.auto import tqdm
+
+    sandbox = sandbox or Sandbox(limits or Limits())
+    with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir) as b:
         graded = []
         n_workers = max(1, workers or os.cpu_count() or 1)
-        from threadpoolctl import threadpool_limits
-
         # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
         with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = {pool.submit(grade_one, sub, source, sandbox, course_dir): sub for sub in todo}
+            futures = {pool.submit(grade_one, sub, b.source, sandbox, b.course_dir): sub for sub in b.todo}
             for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
                             disable=not progress):
                 sub = futures[fut]
                 try:
                     res = fut.result()
                 except Exception as e:  # noqa: BLE001 - one broken submission never stops the batch
-                    res = Result(sub.student, assignment, 0.0, sum(t["points"] for t in source.tests.values()), {},
-                                 [f"grading failed: {type(e).__name__}: {str(e)[:500]}"], sub.found_as,
-                                 _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                                 sandbox.protections, 0.0)
-                atomic_write(results_dir / f"{sub.student}.json", json.dumps(asdict(res), indent=1))
+                    res = failed_result(sub, b.source, e, sandbox.protections)
+                save_result(b, res)
                 graded.append(res)
-    summary = Summary(assignment, graded, skipped, [(str(p), why) for p, why in found.unrecognised],
-                      sandbox.protections, sandbox.missing, out_dir, round(time.perf_counter() - start, 2),
-                      found.unmatched, found.missing, found.layout, public_seed_used())
-    from course.grader import report
-
-    report.write_all(course_dir, assignment, summary)
-    return summary
-
-
+    return finish(b, graded, sandbox.protections, sandbox.missing)

@@ -9,8 +9,8 @@
 - `misconceptions.html` — an aggregate-only page (no learner named): per misconception, the share of the
   learners *judged* on the tests tagged with it who made the belief error (not attempted, crashed, computation
   errors and wrong assignments are counted apart, per task, with `Failure`'s names); each learner once (the same
-  notebook graded under two names counts once); and, where the mental-model check was graded at the start
-  (00-welcome) and at the end (10-wrap-up), the before/after shift;
+  notebook graded under two names counts once); and the cohort's beliefs (`course.grader.beliefs_report`): the
+  mental-model check before (00-welcome) and after (10-wrap-up), its items, and predicted vs measured;
 - `run.json` — the protections that were active, unrecognised files, timings.
 """
 from __future__ import annotations
@@ -27,8 +27,6 @@ from pathlib import Path
 import course
 from course.checks.feedback import Failure
 from course.ground.misconceptions import MISCONCEPTIONS
-
-BEFORE, AFTER = "00-welcome", "10-wrap-up"
 
 
 def write_all(course_dir: Path, assignment: str, summary) -> None:
@@ -156,32 +154,6 @@ def task_failure_rates(results) -> list:
     return sorted(rates, key=lambda x: -x[1])
 
 
-def before_after(course_dir) -> dict | None:
-    """misconception -> (share correct before, share correct after), from the mental-model check, if graded."""
-    from course.grader.results import load_results
-
-    try:
-        from course.science import beliefs
-    except ImportError:
-        return None
-    before, after = load_results(course_dir, BEFORE), load_results(course_dir, AFTER)
-    # one answer set per learner (both halves of the check export the same dict)
-    answers_before = [next(iter(r["values"].values())) for r in before if r.get("values")]
-    answers_after = [next(iter(r["values"].values())) for r in after if r.get("values")]
-    if not answers_before or not answers_after or not hasattr(beliefs, "aggregate"):
-        return None
-    from course.grader import protocol
-
-    def dec(xs):
-        return [protocol.decode_value(x) for x in xs]
-
-    try:
-        b, a = beliefs.aggregate(dec(answers_before)), beliefs.aggregate(dec(answers_after))
-    except Exception:  # noqa: BLE001 - a report never fails on one malformed answer set
-        return None
-    return {m: (b.get(m), a.get(m)) for m in MISCONCEPTIONS if m in b or m in a}
-
-
 def _png(fig) -> str:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
@@ -233,22 +205,9 @@ def misconception_page(course_dir, assignment: str, results) -> str:
     if rates:
         rows = "".join(f"<tr><td>{html.escape(g)}</td><td>{s:.0%}</td><td>{k}</td></tr>" for g, s, k in rates)
         parts.append("<h2>Tasks, most failed first</h2><table><tr><th>task</th><th>failed</th><th>n</th></tr>" + rows + "</table>")
-    ba = before_after(course_dir)
-    if ba:
-        fig, ax = plt.subplots(figsize=(6.5, 3.5))
-        ms = list(ba)
-        import numpy as np
+    from course.grader import beliefs_report
 
-        x = np.arange(len(ms))
-        ax.bar(x - 0.2, [ba[m][0] or 0 for m in ms], 0.4, label="before (lesson 00)", color=plots.PALETTE[1], edgecolor="black", hatch="..")
-        ax.bar(x + 0.2, [ba[m][1] or 0 for m in ms], 0.4, label="after (lesson 10)", color=plots.PALETTE[0], edgecolor="black")
-        ax.set_xticks(x, ms)
-        ax.set_ylim(0, 1)
-        ax.set_xlabel("misconception")
-        ax.set_ylabel("share of answers that were right")
-        ax.set_title("The mental-model check, before and after (cohort)")
-        ax.legend()
-        parts.append("<h2>Before and after</h2>" + f'<img alt="before and after per misconception" src="{_png(fig)}">')
+    parts.append(beliefs_report.section(course_dir, _png))  # before/after, items, predicted vs measured
     style = ("body{font-family:sans-serif;max-width:60em;margin:2em auto}table{border-collapse:collapse}"
              "td,th{border:1px solid #999;padding:.2em .6em}")
     head = f"<meta charset='utf-8'><title>Misconception report</title><style>{style}</style>"

@@ -44,6 +44,7 @@ class Limits:
     output_bytes: int = 2 * 1024**2  # what the grader reads back per message / per cell
 
 
+_PROBED: dict = {}  # bubblewrap's path -> "" or why it does not work here
 KEYS = Path(__file__).resolve().parent.parent / "checks" / "keys"  # never mounted in the sandbox
 
 
@@ -92,6 +93,28 @@ class Sandbox:
             m.append("no writable cgroups (v1 or v2): no process-count limit for root, memory limited per process only "
                      "(grade as root, or delegate a cgroup v2 subtree and name it in $COURSE_CGROUP)")
         return m
+
+    def probe(self) -> str:
+        """"" when bubblewrap is here and really starts a sandbox; otherwise why not (in words).
+
+        bubblewrap may be installed and still fail: user namespaces are often restricted on container
+        platforms and by AppArmor (`kernel.apparmor_restrict_unprivileged_userns`). Probed once per process.
+        """
+        if not self.bwrap:
+            return "bubblewrap is not installed" if sys.platform.startswith("linux") else f"no bubblewrap on {sys.platform}"
+        key = self.bwrap
+        if key not in _PROBED:
+            import tempfile
+
+            with tempfile.TemporaryDirectory(prefix="course-probe-") as tmp:
+                try:
+                    res = subprocess.run(self.command(Path(tmp), [sys.executable, "-c", "pass"]), capture_output=True,
+                                         text=True, timeout=60, check=False)
+                    _PROBED[key] = "" if res.returncode == 0 else \
+                        f"bubblewrap cannot start a sandbox here: {(res.stderr or '').strip()[-200:] or res.returncode}"
+                except (OSError, subprocess.TimeoutExpired) as e:
+                    _PROBED[key] = f"bubblewrap cannot start a sandbox here: {e}"
+        return _PROBED[key]
 
     def command(self, scratch: Path, argv: list) -> list:
         """The command line that runs argv inside the sandbox with `scratch` as its working folder."""

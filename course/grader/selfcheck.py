@@ -1,31 +1,22 @@
-"""nbgrader, run for the course: generate the release, and self-check one learner notebook.
+"""`course check`: self-check one saved learner notebook on the same trusted path as `course grade`.
 
-`release` regenerates exercises/ from solutions/ (nbgrader generate_assignment, in a scratch
-course folder, so the repository gets no gradebook). `check` grades one saved notebook with
-nbgrader's autograder (hidden tests included) in a scratch course folder and reports a score
-and feedback per task. Both load the repository's own nbgrader_config.py.
+The notebook runs in a fresh kernel inside the grading sandbox (`course.grader.sandbox`), and the checks,
+visible and hidden, judge its answers *outside* the learner's kernel (`course.grader.cohort.run_and_judge`),
+exactly as cohort grading does. So rebinding `check`, patching a check or numpy inside the notebook changes
+nothing: the learner sees the verdict the instructor will see (the instructor's private grading seed aside).
+Where bubblewrap is missing or does not work (macOS, Windows, a container without user namespaces), the
+notebook runs without the sandbox, and the report says so loudly; the judging is still outside the kernel.
 """
 from __future__ import annotations
 
 import os
 import re
-import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.checks.feedback import Failure
-from course.grader.course_dir import (
-    STUDENT,
-    GradingError,
-    assignments,
-    nbgrader_api,
-    quiet_env,
-    read_notebook,
-    result_or_raise,
-    scratch_course,
-)
-from course.grader.release import generate
+from course.grader.course_dir import GradingError, assignments, read_notebook
 
 # --------------------------------------------------------------------------- self-check
 TEXT_STUB = "YOUR ANSWER HERE"  # nbgrader_config.py's ClearSolutions.text_stub: an unanswered text task
@@ -56,6 +47,8 @@ class CheckResult:
     tasks: list = field(default_factory=list)
     graded: object = None  # the autograded notebook (nbformat), for tests and tools
     pending: list = field(default_factory=list)  # PendingTask: graded by hand, not scored here
+    flags: list = field(default_factory=list)  # what the grader would flag (tampered cells, timeouts, ...)
+    unsandboxed: str = ""  # the loud note when the notebook ran without the sandbox
 
     def errors(self) -> list:
         """(cell index, error name) of every code cell that raised while grading."""
@@ -82,6 +75,8 @@ class CheckResult:
 
     def report(self) -> str:
         lines = [f"Self-check of {self.notebook} (assignment {self.assignment})", ""]
+        if self.unsandboxed:
+            lines[1:1] = ["", "!" * 8 + " " + self.unsandboxed]
         width = max([len(t.grade_id) for t in self.tasks + self.pending] + [4])
         for t in self.tasks:
             lines.append(f"  {t.grade_id:<{width}}  {t.score:g} / {t.max_score:g}")
@@ -93,6 +88,8 @@ class CheckResult:
             if t.rubric:
                 lines.append("      assess your answer against the rubric:")
                 lines += [f"      {line}" for line in textwrap.wrap(t.rubric, 96)]
+        if self.flags:
+            lines += ["", "Flags the grader would raise:"] + [f"  - {f}" for f in self.flags]
         lines += ["", f"Score: {self.score:g} / {self.max_score:g} auto-graded points (hidden tests included)"]
         if self.pending:
             total = self.max_score + self.pending_points
@@ -119,73 +116,63 @@ def recognise(notebook: Path) -> str:
     )
 
 
-def _feedback_of(cell) -> str:
-    for out in cell.get("outputs", []):
-        if out.get("output_type") == "error":
-            name, value = out.get("ename", ""), out.get("evalue", "")
-            if name == "NotImplementedError":
-                return f"{Failure.NOT_ATTEMPTED.value}: not answered yet, the function above still raises NotImplementedError"
-            if name == "NameError":
-                return f"{Failure.NOT_ATTEMPTED.value}: {value}: answer (and run) the cell that defines it"
-            if name in ("CheckFailed", "AssertionError") and value:
-                return value
-            return f"{Failure.CRASHED.value}: {name}: {value}".strip()
-    texts = [out.get("text", "") for out in cell.get("outputs", []) if out.get("output_type") == "stream"]
-    return "".join(texts).strip()
+WITHOUT_SANDBOX = ("NOTE: this self-check ran your notebook WITHOUT the sandbox ({why}): your code ran as you, "
+                   "with your files and network. The verdicts were still judged outside your notebook's kernel.")
+
+
+def sandbox_for_check():
+    """(sandbox, why it is not isolated or ""): bubblewrap when it works here, else the unisolated fallback."""
+    from course.grader.sandbox import Sandbox
+
+    sandbox = Sandbox()
+    why = sandbox.probe()
+    if why:
+        sandbox = Sandbox(use_bwrap=False)
+    return sandbox, why
 
 
 def check(notebook, *, seed: int | None = None) -> CheckResult:
-    """Grade one saved learner notebook with the autograder, hidden tests included."""
-    import nbformat
+    """Grade one saved learner notebook as `course grade` would: sandboxed run, trusted judging, hidden tests."""
+    from course import checks
+    from course.grader import cohort
 
     path = Path(notebook).expanduser().resolve()
     nb = read_notebook(path)
     assignment = recognise(path)
-    env_seed = os.environ.get("COURSE_GRADING_SEED")
+    env_seed = os.environ.get(checks.SEED_VARIABLE)
     if seed is not None:
-        os.environ["COURSE_GRADING_SEED"] = str(seed)
+        os.environ[checks.SEED_VARIABLE] = str(seed)
     try:
-        with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
-            root = scratch_course(Path(tmp), [assignment])
-            generate(root, assignment)
-            sub = root / "submitted" / STUDENT / assignment
-            sub.mkdir(parents=True)
-            with open(sub / f"{assignment}.ipynb", "w", encoding="utf-8") as f:
-                nbformat.write(nb, f)
-            api = nbgrader_api(root)
-            with quiet_env() as log:
-                result = api.autograde(assignment, STUDENT, force=True, create=True)
-            result_or_raise(result, f"autograde {path.name}", log.getvalue())
-            graded = nbformat.read(root / "autograded" / STUDENT / assignment / f"{assignment}.ipynb", as_version=4)
-            tasks, pending = _task_results(root, assignment, graded)
-            return CheckResult(path, assignment, tasks, graded, pending)
+        checks.grading_seed()  # fails early on a malformed seed
+        source = cohort.Source.load(assignment)
+        sandbox, why = sandbox_for_check()
+        judged = cohort.run_and_judge(source, nb, sandbox)
     finally:
         if seed is not None:
             if env_seed is None:
-                os.environ.pop("COURSE_GRADING_SEED", None)
+                os.environ.pop(checks.SEED_VARIABLE, None)
             else:
-                os.environ["COURSE_GRADING_SEED"] = env_seed
+                os.environ[checks.SEED_VARIABLE] = env_seed
+    graded = cohort.with_verdicts(judged.notebook(), {"tests": judged.tests, "cells": judged.cells})
+    tasks = [TaskResult(gid, t["score"], t["points"], _feedback(t)) for gid, t in judged.tests.items()]
+    pending = []
+    for c in source.notebook.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade"):
+            gid = meta["grade_id"]
+            mine = next((x for x in graded.cells if x.metadata.get("nbgrader", {}).get("grade_id") == gid), {})
+            pending.append(PendingTask(gid, float(meta.get("points", 0)), _rubric_before(graded, gid), _answered(mine)))
+    return CheckResult(path, assignment, tasks, graded, pending, flags=judged.flags,
+                       unsandboxed=WITHOUT_SANDBOX.format(why=why) if why else "")
 
 
-def _task_results(root: Path, assignment: str, graded) -> list:
-    from nbgrader.api import Gradebook
-
-    cells = {
-        c.metadata.get("nbgrader", {}).get("grade_id"): c
-        for c in graded.cells
-        if c.metadata.get("nbgrader", {}).get("grade_id")
-    }
-    results, pending = [], []
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(assignment, assignment, STUDENT)
-        for g in sorted(nb.grades, key=lambda g: list(cells).index(g.name) if g.name in cells else 0):
-            meta = cells.get(g.name, {}).get("metadata", {}).get("nbgrader", {}) if g.name in cells else {}
-            if meta.get("solution") or g.auto_score is None:  # a manually graded answer: pending
-                pending.append(PendingTask(g.name, float(g.max_score), _rubric_before(graded, g.name),
-                                           _answered(cells.get(g.name, {}))))
-                continue
-            results.append(TaskResult(g.name, float(g.auto_score), float(g.max_score), _feedback_of(cells.get(g.name, {}))))
-    return results, pending
+def _feedback(test: dict) -> str:
+    """A test's feedback: the checks' messages, with the kind of failure named when a message does not say it."""
+    text = "\n\n".join(test["messages"])
+    kind = test.get("failure")
+    if kind and kind in (Failure.NOT_ATTEMPTED.value, Failure.CRASHED.value) and kind not in text:
+        text = f"{kind}: {text}"
+    return text
 
 
 def _rubric_before(nb, grade_id: str) -> str:
@@ -225,4 +212,11 @@ def check_from_notebook(notebook: str = "") -> None:
             raise GradingError("say which notebook to check, e.g. course.check('01-ml-recap.ipynb')")
         path = candidates[0]
     print(f"Grading the saved file {path} (save with Ctrl-S first: unsaved changes are not seen) ...")
-    print(check(path).report())
+    # a separate process: nothing defined or patched in this kernel can reach the checks
+    import subprocess
+    import sys
+
+    res = subprocess.run([sys.executable, "-m", "course", "check", str(path)], capture_output=True, text=True, check=False)
+    print(res.stdout.rstrip())
+    if res.returncode != 0 or res.stderr.strip():
+        print(res.stderr.rstrip())

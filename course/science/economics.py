@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 __all__ = ["Prices", "PRICES", "payoff",
-           "attacker_economics", "review_band", "false_alarm_rate", "attempts_left", "blocked_by_velocity"]
+           "attacker_economics", "review_band", "false_alarm_rate", "attempts_left", "blocked_by_velocity",
+           "Domain", "DOMAINS", "domain_account", "show_domain"]
 
 
 @dataclass(frozen=True)
@@ -121,3 +122,77 @@ def blocked_by_velocity(tx_count_24h, limit: int) -> float:
     return float(np.mean(np.asarray(tx_count_24h) >= int(limit)))
 
 
+
+
+# --------------------------------------------------------------------------- the learner's own domain
+@dataclass(frozen=True)
+class Domain:
+    """Who gains from which error of a model in one domain, what a try costs them, and who owns the risk.
+
+    `gain` and `attempt_cost` are assumptions in EUR-equivalents per target (state your own); `tries` is how
+    many attempts per target an attacker realistically gets. `chain` lists the third parties a model in this
+    domain depends on, and `owner` who answers for the harm when the model is fooled.
+    """
+
+    key: str
+    system: str
+    attacker: str
+    error: str
+    gain: float
+    gain_means: str
+    attempt_cost: float
+    tries: int
+    chain: tuple
+    owner: str
+
+
+DOMAINS = {d.key: d for d in (
+    Domain("fraud", "a card-fraud model that approves or declines transactions",
+           "a fraudster with stolen card details", "a fraudulent purchase approved",
+           60.0, "cash from one approved purchase, after resale", 0.5, 10,
+           ("card networks' data", "a scoring vendor's model", "chargeback labels"),
+           "the bank that deploys the model: it refunds the card holder and answers to the regulator"),
+    Domain("hiring", "a CV-screening model that invites or rejects applicants",
+           "an applicant, or a coaching service working for many applicants", "an unqualified CV invited",
+           2000.0, "a job interview that would otherwise not happen, a chance at a salary", 5.0, 5,
+           ("a vendor's screening model", "past hiring decisions as labels", "job-board data"),
+           "the employer: discrimination and bad hires are its liability, whoever built the screen"),
+    Domain("medical-triage", "a triage model that ranks patients' urgency",
+           "a patient (or a clinic) who gains from a higher urgency", "a non-urgent case ranked urgent",
+           300.0, "being seen days earlier (or a higher payment for the clinic)", 1.0, 3,
+           ("a vendor's model", "coded diagnoses from clinical coders", "a regional data set bought in"),
+           "the hospital that uses the ranking: patient safety is its clinical responsibility"),
+    Domain("content-moderation", "a moderation model that removes or keeps posts",
+           "a user or a campaign whose posts break the rules", "a banned post kept online",
+           20.0, "a post that stays up and reaches its audience", 0.05, 50,
+           ("a pretrained language or image model", "users' reports as labels", "outsourced labellers"),
+           "the platform: the law and its users hold it responsible for what stays online"),
+    Domain("visual-inspection", "a vision model that passes or rejects parts on a production line",
+           "a supplier whose parts are rejected, or an insider paid per part passed", "a defective part passed",
+           40.0, "one defective part sold as good", 1.0, 3,
+           ("a camera vendor's model", "a hub's pretrained backbone", "labels from the quality team"),
+           "the manufacturer that ships the part: recalls and liability are its own"),
+)}
+
+
+def domain_account(domain: str, attempts, success) -> list:
+    """[(attempts allowed, share of targets that succeed, attacker's expected net gain per target)].
+
+    `success[i]` is the measured share of targets that get through within `attempts[i]` tries (e.g. the
+    probing curve of lesson 05); the gain and the cost of a try are the domain's stated assumptions. Each
+    target is charged every try allowed, an upper bound on the attacker's cost (one that succeeds early stops).
+    """
+    d = DOMAINS[domain]
+    return [(int(k), float(p), float(p * d.gain - k * d.attempt_cost)) for k, p in zip(attempts, success)]
+
+
+def show_domain(domain: str, attempts, success) -> list:
+    """Print the attacker's account in a domain (see `domain_account`) and return its rows."""
+    d = DOMAINS[domain]
+    rows = domain_account(domain, attempts, success)
+    print(f"{d.system}: the attacker is {d.attacker}; the error they want: {d.error}.")
+    print(f"assumed: a success is worth {d.gain:g} EUR to them ({d.gain_means}); a try costs {d.attempt_cost:g} EUR")
+    print(f"{'tries allowed':>14} | {'share through':>13} | attacker's net gain per target")
+    for k, p, net in rows:
+        print(f"{k:>14} | {p:>13.0%} | {net:+10.1f} EUR")
+    return rows

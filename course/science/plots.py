@@ -247,6 +247,30 @@ def belief_comparison(before: dict, after: dict | None = None, *, n_items: int, 
     return ax
 
 
+def prediction_gap(pairs: dict, *, ax=None, title=None, xlabel: str = "value"):
+    """Predicted vs measured, one row per quantity: a hollow circle (predicted), a filled square (measured),
+    and the gap between them. `pairs` maps a label to (predicted, measured)."""
+    labels = list(pairs)
+    ax = _ax(ax, (6, 0.9 + 0.6 * len(labels)))
+    for i, name in enumerate(labels):
+        predicted, measured = pairs[name]
+        ax.plot([predicted, measured], [i, i], color="grey", lw=2, zorder=1)
+        ax.scatter([predicted], [i], s=90, facecolors="white", edgecolors=PALETTE[1], linewidths=2, marker=MARKERS[0],
+                   zorder=2, label="your prediction" if i == 0 else None)
+        ax.scatter([measured], [i], s=90, color=PALETTE[0], marker=MARKERS[1], zorder=3,
+                   label="measured" if i == 0 else None)
+        ax.annotate(f"gap {measured - predicted:+.2f}", ((predicted + measured) / 2, i), xytext=(0, 8),
+                    textcoords="offset points", ha="center", fontsize=9)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(-0.7, len(labels) - 0.3)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel)
+    ax.set_title(title or f"Your prediction and the measurement (n = {len(labels)} quantities)", fontsize=11)
+    ax.legend(loc="best", fontsize=8.5)
+    ax.grid(axis="x", alpha=0.3)
+    return ax
+
+
 def poisoning_curve(curve, ax=None):
     """Test error against the share of poisoned training points: random flips vs optimised."""
     ax = _ax(ax, (5.5, 4))

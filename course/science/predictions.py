@@ -3,7 +3,9 @@
 `record(lesson, key, value)` keeps the prediction in the learner's own files, one small JSON file per lesson:
 ``my-work/.predictions/<lesson>.json`` under the repository root (the folder can be moved with
 $COURSE_PREDICTIONS_DIR). `measured(lesson, key, value)` adds the measurement beside it, and `gap` reads both
-back. Lessons are never submitted, so these files stay with the learner; the predictions that feed a cohort
+back. `reveal(lesson, key, value, predicted)` is the lesson's last step of the loop: it keeps the measurement,
+says how far the prediction was off and draws the two side by side (`plots.prediction_gap`). Lessons are never
+submitted, so these files stay with the learner; the predictions that feed a cohort
 report are graded-for-completion cells in the exercises. Like the mental-model check (`course.science.beliefs`,
 whose folder and writing rules this module shares), nothing is written while nbgrader grades or while the
 course's own tools run a notebook.
@@ -21,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from course.science.beliefs import learner_folder, write_json, writing_disabled
+from course.science.economics import DOMAINS
 
 DIR_VARIABLE = "COURSE_PREDICTIONS_DIR"
 FORMAT = "aml-course-predictions"
@@ -89,3 +92,53 @@ def measured(lesson: str, key: str, value) -> float:
 def gap(lesson: str) -> dict:
     """Key -> measured - predicted, for every key with both."""
     return {k: e["measured"] - e["predicted"] for k, e in load(lesson).items() if "measured" in e and "predicted" in e}
+
+
+def reveal(lesson: str, key: str, value, predicted=None, *, label: str | None = None, unit: str = "",
+           title: str | None = None):
+    """Keep the measurement, print the gap to the prediction and draw both; returns measured - predicted.
+
+    `predicted` is the learner's number (the variable the prediction cell set); without it, the one saved
+    by `record` is used. Returns None, with a sentence, when there is no prediction to compare with.
+    """
+    value = _number(value)
+    _save(lesson, key, "measured", value)
+    if predicted is None and not writing_disabled():
+        predicted = load(lesson).get(str(key), {}).get("predicted")
+    if predicted is None:
+        print(f"'{key}': measured {value:g}{unit}; no prediction was recorded to compare with.")
+        return None
+    predicted = _number(predicted)
+    gap_ = value - predicted
+    print(f"'{key}': you predicted {predicted:g}{unit}, the measurement is {value:g}{unit} (gap {gap_:+.2f}{unit})")
+    from course.science import plots
+
+    plots.prediction_gap({label or str(key): (predicted, value)}, title=title)
+    return gap_
+
+
+DOMAIN_FILE = "domain.json"
+
+
+def choose_domain(domain: str | None = None) -> str:
+    """The learner's own domain (one of `economics.DOMAINS`): chosen once, kept in their files, reused later.
+
+    With a name, it is saved (in the predictions folder) and returned; without, the saved choice is returned,
+    or "fraud" when none was made. Lessons 05 (the attacker's economics) and 07 (who owns the risk) use it.
+    """
+    target = learner_folder(DIR_VARIABLE, ".predictions") / DOMAIN_FILE
+    if domain is None:
+        if target.is_file():
+            saved = json.loads(target.read_text(encoding="utf-8")).get("domain")
+            if saved in DOMAINS:
+                return saved
+        return "fraud"
+    if domain not in DOMAINS:
+        raise ValueError(f"domain must be one of {sorted(DOMAINS)}; got {domain!r}")
+    reason = writing_disabled()
+    if reason:
+        print(f"(your domain is not saved: {reason})")
+    else:
+        write_json(target, {"format": FORMAT, "version": VERSION, "domain": domain})
+        print(f"Your domain, '{domain}', is kept in {target} for the lessons that use it.")
+    return domain

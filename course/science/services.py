@@ -7,7 +7,8 @@ in `queries_used` against an optional budget. Past the budget it refuses with
 `QueryBudgetExceeded`. The query attacks (`course.science.attacks`), the fraud probing of lesson 05,
 the extraction and membership attacks of lesson 08 and the harness's attacker's view all see a
 model through it. `SecuredAPI` (lesson 02) adds what classic security asks: keys, per-key
-daily limits, an audit log.
+daily limits, an audit log. `CardGateway` (exercise 05) is a bank's card authorisation in front of a
+fraud model: one counted API, and a card blocked after a few declines.
 
 `secret_model` builds lesson 04's hidden target: a model whose family you are not told.
 """
@@ -270,3 +271,72 @@ class SecuredAPI:
         busiest = max(self._used.values(), default=0)
         return {"requests": len(self.log), "predictions_served": sum(r[2] for r in ok),
                 "rejected": len(self.log) - len(ok), "busiest_key_day": busiest, "daily_limit": self.daily_limit}
+
+
+class CardGateway:
+    """A bank's card authorisation, as a fraudster holding stolen cards meets it (exercise 05).
+
+    Each row sent is one purchase attempt with one of the `cards` (a row is that card's when its features
+    that the fraudster cannot change, per `constraints`, are the card's). The answer is the fraud
+    model's label at `threshold` (1 = declined, 0 = approved), and every row counts as a query in one
+    `PredictionAPI` (with its budget `max_queries`). Unlike the bare API of lesson 05, the bank blocks a
+    card after `block_after` declines: every later attempt with it is declined (and still counted), and
+    a blocked card makes no purchase. A row that is none of the cards is refused (`ValueError`): the
+    fraudster can only try purchases with the cards they hold.
+    """
+
+    _course_remote_ = True
+
+    def __init__(self, model, threshold: float, cards, constraints, max_queries: int | None = None, block_after: int = 3):
+        cards = np.atleast_2d(np.asarray(cards, dtype=float))
+        self.__api = PredictionAPI(model, output="label", threshold=threshold, max_queries=max_queries)
+        self.__fixed = ~np.asarray(constraints["changeable"], dtype=bool)
+        self.__index = {tuple(r): i for i, r in enumerate(cards[:, self.__fixed])}
+        if len(self.__index) != len(cards):
+            raise ValueError("two cards have the same fixed features: the gateway could not tell them apart")
+        self.__declines = np.zeros(len(cards), dtype=int)
+        self.block_after = int(block_after)
+        self.max_queries = self.__api.max_queries
+
+    @property
+    def queries_used(self) -> int:
+        """Rows answered so far (attempts with blocked cards included)."""
+        return self.__api.queries_used
+
+    @property
+    def queries_left(self) -> float:
+        return self.__api.queries_left
+
+    @property
+    def declines(self) -> np.ndarray:
+        """Declined attempts per card so far (a copy)."""
+        return self.__declines.copy()
+
+    @property
+    def blocked(self) -> np.ndarray:
+        """Whether each card is blocked (declined `block_after` times)."""
+        return self.__declines >= self.block_after
+
+    def cards_of(self, X) -> np.ndarray:
+        """The card (index into `cards`) of each row; ValueError for a row that is none of them."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        try:
+            return np.array([self.__index[tuple(r)] for r in X[:, self.__fixed]], dtype=int)
+        except KeyError:
+            raise ValueError("a row is none of the stolen cards: its card history or location (the features the "
+                             "fraudster cannot change) matches no card; keep them as they are") from None
+
+    def predict(self, X) -> np.ndarray:
+        """Approve (0) or decline (1) each attempt (counted); a card is blocked after `block_after` declines."""
+        X = np.atleast_2d(np.asarray(X, dtype=float))
+        cards = self.cards_of(X)
+        answers = np.asarray(self.__api.predict(X)).astype(int)
+        for k, card in enumerate(cards):  # in order: a card blocked by an attempt in this request stays blocked
+            if self.__declines[card] >= self.block_after:
+                answers[k] = 1
+            self.__declines[card] += answers[k] == 1
+        return answers
+
+    def __repr__(self) -> str:
+        return (f"CardGateway({len(self.__declines)} cards, blocked after {self.block_after} declines, "
+                f"{int(self.blocked.sum())} blocked; queries used {self.queries_used} of {self.max_queries})")

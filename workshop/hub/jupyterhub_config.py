@@ -10,9 +10,16 @@ variables (AML_HUB_*), so this file is used as it is, by a room's server and by 
     AML_HUB_INSTRUCTORS    comma-separated user names of the instructors (group formgrade-<course>)
     AML_HUB_LEARNERS       comma-separated user names of the learners (group nbgrader-<course>);
                            or AML_HUB_ROSTER=<file> with one learner name a line
-    AML_HUB_AUTH           shared-password (default) | pam | dummy (tests on loopback only)
-    AML_HUB_PASSWORD       the learners' shared password (shared-password; at least 8 characters)
-    AML_HUB_ADMIN_PASSWORD the instructors' password (shared-password; at least 32 characters)
+    AML_HUB_AUTH           codes (default) | pam | dummy (tests on loopback only)
+    AML_HUB_CODES          codes: the hashed login codes written by `hub.py codes` (default STATE_DIR/codes.json)
+    AML_HUB_SIGNUP         codes: "approve" lets people off the roster sign up, an admin approves them
+                           at /hub/authorize (default "off"); names on the roster can never be signed up for
+    AML_HUB_SPAWNER        systemd (default: limits enforced by systemd) | local (tests on loopback only)
+    AML_HUB_MEM_LIMIT      memory of one person's server and kernels (default 1G; see README for sizing)
+    AML_HUB_CPU_LIMIT      CPU cores of one person's server (default 1.0)
+    AML_HUB_IDLE_TIMEOUT   seconds without activity before a server is stopped by the idle culler (default 3600)
+    AML_HUB_REPO           the course checkout whose lessons/ and exercises/ reach every ~/my-work
+                           (default /opt/aml-course/repo)
     AML_HUB_BIND_URL       public URL the proxy listens on (default http://0.0.0.0:8000)
     AML_HUB_SSL_CERT/KEY   TLS certificate and key for the public URL (use them on a real network)
     AML_HUB_USER_ENV       the shared environment (default /opt/aml-course/hub-env)
@@ -50,7 +57,10 @@ INSTRUCTORS = names(setting("INSTRUCTORS"))
 LEARNERS = names(setting("LEARNERS"))
 if setting("ROSTER"):
     LEARNERS += [n for n in names(Path(setting("ROSTER")).read_text()) if n not in LEARNERS]
-AUTH = setting("AUTH", "shared-password")
+AUTH = setting("AUTH", "codes")
+SPAWNER = setting("SPAWNER", "systemd")
+REPO = Path(setting("REPO", "/opt/aml-course/repo"))
+ON_LOOPBACK = setting("BIND_URL", "http://0.0.0.0:8000").startswith(("http://127.", "http://localhost"))
 
 STATE.mkdir(parents=True, exist_ok=True)
 os.chmod(STATE, 0o700)
@@ -67,18 +77,93 @@ c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.cleanup_servers = True  # stopping the hub stops everyone's server
 
-# --- who may log in: system accounts, created on first use (as TLJH does) -----------------------
+# --- who may log in: a personal code per person from the roster (or an approved sign-up) ----------
 from jupyterhub.auth import DummyAuthenticator, LocalAuthenticator  # noqa: E402
 
-if AUTH == "shared-password":
-    from jupyterhub.authenticators.shared import SharedPasswordAuthenticator
+CODES_FILE = Path(setting("CODES", STATE / "codes.json"))
 
-    class RoomAuthenticator(LocalAuthenticator, SharedPasswordAuthenticator):
-        """One password for the room's learners, another for the instructors; system accounts."""
+
+def load_codes() -> dict:
+    """name -> hashed code, from the file `hub.py codes` writes (read again at every login: reissuing needs no restart)."""
+    import json
+
+    try:
+        return json.loads(CODES_FILE.read_text())["codes"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def code_matches(stored: str, given: str) -> bool:
+    """`stored` is "pbkdf2_sha256$<iterations>$<salt hex>$<hash hex>" (see course/delivery/workshop/hub.py)."""
+    import hashlib
+    import hmac
+
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+    except (AttributeError, ValueError):
+        return False
+    given = (given or "").strip().upper().replace(" ", "")
+    mine = hashlib.pbkdf2_hmac("sha256", given.encode(), bytes.fromhex(salt), int(iterations)).hex()
+    return scheme == "pbkdf2_sha256" and hmac.compare_digest(mine, digest)
+
+
+if AUTH == "codes":
+    from nativeauthenticator import NativeAuthenticator
+    from nativeauthenticator.orm import UserInfo
+
+    class RoomAuthenticator(LocalAuthenticator, NativeAuthenticator):
+        """NativeAuthenticator, with the roster's accounts opened only by their own code.
+
+        A name with a code logs in with that code (which keeps working until `hub.py codes`
+        reissues it) or with the password set at /hub/change-password; nobody can sign up for
+        it, so the first person in cannot claim it. Anyone else may sign up when AML_HUB_SIGNUP
+        is "approve", and logs in once an admin has approved them at /hub/authorize.
+        """
+
+        async def authenticate(self, handler, data):
+            name = self.normalize_username(data.get("username", ""))
+            stored = load_codes().get(name)
+            if stored and not self.is_blocked(name) and code_matches(stored, data.get("password", "")):
+                import bcrypt
+
+                info = self.get_user(name)
+                hashed = bcrypt.hashpw(data["password"].strip().upper().replace(" ", "").encode(), bcrypt.gensalt())
+                if info is None:
+                    self.db.add(UserInfo(username=name, password=hashed, is_authorized=True))
+                else:
+                    info.is_authorized = True
+                self.db.commit()
+                self.successful_login(name)
+                return name
+            if stored and self.get_user(name) is None:
+                self.add_login_attempt(name)  # a roster name, a wrong code
+                return None
+            return await super().authenticate(handler, data)
+
+        def create_user(self, username, password, **kwargs):
+            name = self.normalize_username(username)
+            if name in load_codes() or name in INSTRUCTORS or name in LEARNERS:
+                return None  # a roster name is opened with its code, never by signing up
+            return super().create_user(username, password, **kwargs)
+
+        def check_allowed(self, username, authentication=None):
+            if username in load_codes():
+                return True
+            info = self.get_user(username)
+            if info is not None and info.is_authorized:
+                return True  # an approved sign-up
+            return super().check_allowed(username, authentication)
+
+    import nativeauthenticator
 
     c.JupyterHub.authenticator_class = RoomAuthenticator
-    c.SharedPasswordAuthenticator.user_password = setting("PASSWORD")
-    c.SharedPasswordAuthenticator.admin_password = setting("ADMIN_PASSWORD")
+    c.JupyterHub.template_paths = [str(Path(nativeauthenticator.__file__).parent / "templates")]
+    c.NativeAuthenticator.enable_signup = setting("SIGNUP", "off") == "approve"
+    c.NativeAuthenticator.open_signup = False  # every sign-up waits for an admin's approval
+    c.NativeAuthenticator.minimum_password_length = 10
+    c.NativeAuthenticator.check_common_password = True
+    c.NativeAuthenticator.allowed_failed_logins = 5
+    c.NativeAuthenticator.seconds_before_next_try = 120
 elif AUTH == "pam":
     c.JupyterHub.authenticator_class = "pam"  # accounts and passwords made beforehand with useradd/passwd
 elif AUTH == "dummy":
@@ -90,17 +175,17 @@ elif AUTH == "dummy":
 
     c.JupyterHub.authenticator_class = TestAuthenticator
 else:
-    raise SystemExit(f"AML_HUB_AUTH={AUTH!r}: use shared-password, pam or dummy")
+    raise SystemExit(f"AML_HUB_AUTH={AUTH!r}: use codes, pam or dummy (the shared room password is gone: "
+                     "it let anyone log in as any learner)")
 
 c.LocalAuthenticator.create_system_users = True
 c.LocalAuthenticator.add_user_cmd = ["useradd", "--create-home", "--shell", "/bin/bash"]
-# Instructors are admins: the shared-password authenticator lets anyone with the learners'
-# password log in as any non-admin user, so the instructors' accounts need the admin password.
+# Instructors are admins, with codes of their own (`hub.py codes --instructors`), never a learner's.
 c.Authenticator.admin_users = set(INSTRUCTORS)
 if LEARNERS or INSTRUCTORS:
     c.Authenticator.allowed_users = set(INSTRUCTORS + LEARNERS)
 else:
-    c.Authenticator.allow_all = True  # a room without a roster: any name, with the password
+    c.Authenticator.allow_all = True  # a room without a roster: whoever the authenticator lets in
 
 # --- per-course groups (nbgrader's JupyterHubAuthPlugin reads them) -----------------------------
 c.JupyterHub.load_groups = {
@@ -113,8 +198,9 @@ c.JupyterHub.load_roles = [
     # in the instructor's server, with this token in its environment.
     {"name": "server", "scopes": ["users:activity!user", "access:servers!server", "read:users:groups!user"]},
 ]
+c.JupyterHub.services = []
 if setting("API_TOKEN"):
-    c.JupyterHub.services = [{"name": "workshop-admin", "api_token": setting("API_TOKEN")}]
+    c.JupyterHub.services.append({"name": "workshop-admin", "api_token": setting("API_TOKEN")})
     c.JupyterHub.load_roles.append({
         "name": "workshop-admin",
         "services": ["workshop-admin"],
@@ -122,8 +208,29 @@ if setting("API_TOKEN"):
     })
 
 # --- the single-user servers: JupyterLab from the shared environment, as each user ------------
-c.JupyterHub.spawner_class = "localprocess"
-c.Spawner.cmd = [str(USER_ENV / "bin" / "jupyterhub-singleuser")]
+# Limits: SystemdSpawner runs each server as a transient systemd unit with MemoryMax and CPUQuota,
+# so the kernel of one person cannot take the machine (the kernel is OOM-killed inside its unit).
+MEM_LIMIT = setting("MEM_LIMIT", "1G")
+CPU_LIMIT = float(setting("CPU_LIMIT", "1.0"))
+if SPAWNER == "systemd":
+    c.JupyterHub.spawner_class = "systemdspawner"
+    c.SystemdSpawner.mem_limit = MEM_LIMIT
+    c.SystemdSpawner.cpu_limit = CPU_LIMIT
+    c.SystemdSpawner.isolate_tmp = True
+    c.SystemdSpawner.isolate_devices = True
+    c.SystemdSpawner.disable_user_sudo = True
+    c.SystemdSpawner.default_shell = "/bin/bash"
+    c.SystemdSpawner.unit_extra_properties = {"MemorySwapMax": "0", "TasksMax": "512"}
+elif SPAWNER == "local":
+    if not ON_LOOPBACK:
+        raise SystemExit("AML_HUB_SPAWNER=local enforces no memory or CPU limit: it is only for tests on loopback")
+    c.JupyterHub.spawner_class = "localprocess"
+else:
+    raise SystemExit(f"AML_HUB_SPAWNER={SPAWNER!r}: use systemd (or local, for tests on loopback)")
+# The server starts through start-server.py: it brings the course's lessons and exercises into
+# ~/my-work with run.py's update rule (new files copied, unedited ones updated, edited ones kept,
+# a new version placed beside them), then becomes jupyterhub-singleuser.
+c.Spawner.cmd = [str(USER_ENV / "bin" / "python"), str(CONFIG_DIRS / "start-server.py")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 c.Spawner.env_keep = ["LANG", "LC_ALL", "TZ"]
@@ -132,9 +239,25 @@ c.Spawner.environment = {
     "AML_NBGRADER_EXCHANGE": EXCHANGE,
     "AML_COURSE_ID": COURSE_ID,
     "AML_COURSE_DIR": COURSE_DIR,
+    "AML_HUB_REPO": str(REPO),
+    "AML_HUB_SINGLEUSER": str(USER_ENV / "bin" / "jupyterhub-singleuser"),
 }
-c.Spawner.start_timeout = 120
-c.Spawner.http_timeout = 90
+c.Spawner.start_timeout = 180
+c.Spawner.http_timeout = 120
+
+# --- idle culling: the maintained jupyterhub-idle-culler, as a hub service ---------------------
+IDLE = int(setting("IDLE_TIMEOUT", "3600"))
+if IDLE > 0:
+    import sys
+
+    c.JupyterHub.services.append({
+        "name": "idle-culler",
+        "command": [sys.executable, "-m", "jupyterhub_idle_culler", f"--timeout={IDLE}", "--cull-every=300"],
+    })
+    c.JupyterHub.load_roles.append({
+        "name": "idle-culler", "services": ["idle-culler"],
+        "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+    })
 
 
 def configure_by_role(spawner):

@@ -144,7 +144,12 @@ def print_pdf(html_file: Path, pdf_file: Path, timeout: int = 90) -> bool:
 
 
 def agenda(out: Path | None = None, track_ids=None, pdf: bool = True) -> dict:
-    """Render every track (or the chosen ones) and the guide; return {"html": [...], "pdf": [...]}."""
+    """Render every track (or the chosen ones) and the guide; return {"html": [...], "pdf": [...]}.
+
+    One file per track (agenda-<id>.html) and the guide; the page of all tracks (workshop.html) is
+    written only when every track is chosen, so `--track 90min` never replaces it: a chosen subset
+    gets its own combined page, workshop-<ids>.html.
+    """
     out = Path(out or BUILD / "workshop")
     out.mkdir(parents=True, exist_ok=True)
     data = load_tracks()
@@ -171,7 +176,8 @@ def agenda(out: Path | None = None, track_ids=None, pdf: bool = True) -> dict:
         + "".join(render_track_html(t, first=(k == 0)) for k, t in enumerate(tracks))
         + f"<section class='guide' id='guide'>{guide}</section>"
     )
-    everything = out / "workshop.html"
+    chosen = [t["id"] for t in tracks]
+    everything = out / ("workshop.html" if len(tracks) == len(data["track"]) else f"workshop-{'-'.join(chosen)}.html")
     everything.write_text(_page("Workshop: agendas and facilitator guide", body), encoding="utf-8")
     written["html"].insert(0, everything)
     if pdf and chromium():

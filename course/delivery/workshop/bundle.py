@@ -35,6 +35,7 @@ PLATFORMS = {
     "macos-x86_64": ["macosx_13_0_x86_64"],
     "macos-arm64": ["macosx_14_0_arm64"],
     "windows-x86_64": ["win_amd64"],
+    "windows-arm64": ["win_arm64"],
 }
 
 
@@ -46,7 +47,14 @@ MARKERS = {
     "macos-x86_64": {"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix", "platform_machine": "x86_64"},
     "macos-arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "os_name": "posix", "platform_machine": "arm64"},
     "windows-x86_64": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt", "platform_machine": "AMD64"},
+    "windows-arm64": {"sys_platform": "win32", "platform_system": "Windows", "os_name": "nt", "platform_machine": "ARM64"},
 }
+# How the README names each platform (its list of supported systems is checked against supported.json).
+PLATFORM_NAMES = {
+    "linux-x86_64": "Linux x86-64", "linux-aarch64": "Linux arm64", "macos-x86_64": "macOS on Intel",
+    "macos-arm64": "macOS on Apple silicon", "windows-x86_64": "Windows x86-64", "windows-arm64": "Windows on arm64",
+}
+SUPPORTED = WORKSHOP / "bundle" / "supported.json"  # written by `course bundle --check-platforms`
 
 
 PLATFORM_PINS = WORKSHOP / "bundle" / "platform-pins.txt"
@@ -109,16 +117,20 @@ class BundleReport:
         return text
 
 
-def _pip_download(args: list, pins: list, env: dict) -> list:
+def _pip_download(args: list, pins: list, env: dict, check_only: bool = False) -> list:
     """Download exact pins (no dependency resolution: the pins are the complete set); return the
-    pins that have no wheel for the target, after fetching all the others."""
+    pins that have no wheel for the target, after fetching all the others.
+
+    check_only: resolve the wheels without downloading them (`pip install --dry-run` into a
+    throw-away target), to learn which platforms are installable."""
     noise = "WARNING: Location"
     pins, missing = list(pins), []
     with tempfile.TemporaryDirectory() as tmp:
         while pins:
             req = Path(tmp) / "pins.txt"
             req.write_text("\n".join(pins) + "\n")
-            cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "download", "--quiet",
+            verb = ["install", "--dry-run", "--ignore-installed", "--target", str(Path(tmp) / "t")] if check_only else ["download"]
+            cmd = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", *verb, "--quiet",
                    "--no-deps", *args, "-r", str(req)]
             res = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if res.returncode == 0:
@@ -131,6 +143,57 @@ def _pip_download(args: list, pins: list, env: dict) -> list:
             missing.append(found[0])
             pins.remove(found[0])
     return missing
+
+
+def _python_version(python: str) -> tuple:
+    """(major.minor, the full version pip checks Requires-Python against, cpXY, same as this interpreter)."""
+    major_minor = ".".join(python.split(".")[:2])
+    pyver = major_minor.replace(".", "")
+    same_python = f"{sys.version_info[0]}{sys.version_info[1]}" == pyver
+    # pip checks Requires-Python against a full version: "3.11" would mean 3.11.0, and some pins
+    # need a later 3.11 (soupsieve 4 needs 3.11.5). Use this interpreter's release of that minor.
+    if python.count(".") < 2:
+        python = f"{major_minor}.{sys.version_info[2]}" if same_python else f"{major_minor}.0"
+    return major_minor, python, pyver, same_python
+
+
+def _target_args(plat: str, python: str, pyver: str) -> list:
+    args = ["--only-binary=:all:", "--python-version", python, "--implementation", "cp",
+            "--abi", f"cp{pyver}", "--abi", "abi3", "--abi", "none"]
+    for tag in PLATFORMS[plat]:
+        args += ["--platform", tag]
+    return args
+
+
+def check_platforms(python: str = "3.11", out: Path | None = SUPPORTED, env: dict | None = None, log=print) -> dict:
+    """Which platforms the course installs on: every pin must have a wheel there (none is built from source).
+
+    Resolves the wheels of the lock, the platform's own pins, secml and the test tools for every
+    platform of PLATFORMS without downloading them, and writes the answer to `out`
+    (workshop/bundle/supported.json), which the README's list of systems must match.
+    """
+    env = dict(env or os.environ)
+    env.pop("PYTHONPATH", None)
+    env.pop("PIP_NO_INDEX", None)
+    major_minor, full, pyver, _ = _python_version(python)
+    result = {"python": major_minor, "checked": datetime.now().isoformat(timespec="seconds"), "platforms": {}}
+    for plat in PLATFORMS:
+        log(f"resolving wheels for {plat}, Python {full} ...")
+        args = _target_args(plat, full, pyver)
+        pins = read_pins(REQ / "lock.txt") + platform_pins(plat) + read_pins(REQ / "test.txt")
+        missing = _pip_download(args, pins, env, check_only=True)
+        missing += _pip_download(args + ["--ignore-requires-python"], read_pins(REQ / "secml.txt"), env, check_only=True)
+        result["platforms"][plat] = {"installable": not missing, "missing": missing}
+        log(f"  {plat}: {'installable' if not missing else 'NOT installable, no wheel of ' + ', '.join(missing)}")
+    if out is not None:
+        Path(out).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+def supported_platforms(path: Path = SUPPORTED) -> list:
+    """The platforms that supported.json says the course installs on."""
+    data = json.loads(Path(path).read_text())
+    return [p for p, r in data["platforms"].items() if r["installable"]]
 
 
 def build_bundle(out: Path | None = None, platforms=None, python: str = "3.11", with_tests: bool = True,
@@ -152,13 +215,7 @@ def build_bundle(out: Path | None = None, platforms=None, python: str = "3.11", 
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)  # the tests' no-network sitecustomize must not reach pip
     env.pop("PIP_NO_INDEX", None)
-    major_minor = ".".join(python.split(".")[:2])
-    pyver = major_minor.replace(".", "")
-    same_python = f"{sys.version_info[0]}{sys.version_info[1]}" == pyver
-    # pip checks Requires-Python against a full version: "3.11" would mean 3.11.0, and some pins
-    # need a later 3.11 (soupsieve 4 needs 3.11.5). Use this interpreter's release of that minor.
-    if python.count(".") < 2:
-        python = f"{major_minor}.{sys.version_info[2]}" if same_python else f"{major_minor}.0"
+    major_minor, python, pyver, same_python = _python_version(python)
     platforms, missing = [], {}
     for plat in dict.fromkeys(requested):
         name = here if plat == "current" else plat

@@ -36,6 +36,17 @@ def _cmd_site(args) -> int:
 
 
 def _cmd_bundle(args) -> int:
+    if args.check_platforms:
+        from course.delivery.workshop.bundle import SUPPORTED, check_platforms
+
+        try:
+            result = check_platforms(args.python)
+        except RuntimeError as e:
+            print(f"course bundle: {e}", file=sys.stderr)
+            return 2
+        ok = [p for p, r in result["platforms"].items() if r["installable"]]
+        print(f"{SUPPORTED}: installable on {', '.join(ok) or 'no platform'}; update the README's list to match")
+        return 0
     try:
         report = build_bundle(Path(args.out) if args.out else None, platforms=args.platform or None,
                               python=args.python, with_tests=not args.no_tests, ref=args.ref)
@@ -45,6 +56,63 @@ def _cmd_bundle(args) -> int:
     print(report.summary())
     print(f"hand out the folder {report.out} (e.g. on a USB stick); learners run install.sh, or install.bat on Windows")
     return 0
+
+
+def _item_ids(args) -> list:
+    """The items chosen by --form / --half / --items (default: every item of the bank), in order."""
+    from course.science import beliefs
+
+    if getattr(args, "items", None):
+        return [i.strip() for i in args.items.split(",") if i.strip()]
+    if getattr(args, "form", None):
+        forms = getattr(beliefs, "FORMS", None)
+        if not forms or args.form not in forms:
+            raise ValueError(f"no form {args.form!r}; the bank has {sorted(forms) if forms else 'no forms'}")
+        return list(forms[args.form])
+    if getattr(args, "half", None):
+        return list(getattr(beliefs, "HALVES", {})[args.half])
+    return list(beliefs.IDS)
+
+
+def _cmd_questionnaire(args) -> int:
+    import csv
+    import json
+
+    from course.science import beliefs, questionnaire
+
+    try:
+        ids = _item_ids(args)
+        if args.action == "sheet":
+            out = Path(args.out or f"build/workshop/questionnaire-{args.phase}.html")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(questionnaire.sheet(ids, phase=args.phase), encoding="utf-8")
+            print(f"{out}: {len(ids)} statements; print it from a browser")
+            return 0
+        folder = Path(args.out or "paper-answers") / args.phase
+        if args.action == "enter":
+            rows = ([(args.learner, args.codes or "")] if not args.csv else
+                    [(r[0].strip(), r[1]) for r in csv.reader(Path(args.csv).read_text(encoding="utf-8").splitlines())
+                     if len(r) >= 2 and r[0].strip() and r[0].strip().lower() != "learner"])
+            if not rows or not rows[0][0]:
+                raise ValueError("give --learner NAME and the codes, or --csv FILE with rows learner,codes")
+            for learner, codes in rows:
+                answers = questionnaire.parse_codes(codes, ids)
+                target = folder / f"{learner}.json"
+                beliefs.write_json(target, questionnaire.record(answers, args.phase, learner))
+                blank = len(ids) - len(answers)
+                print(f"{target}: {len(answers)} answered" + (f", {blank} blank" if blank else ""))
+            return 0
+        records = [json.loads(f.read_text(encoding="utf-8"))["answers"] for f in sorted(folder.glob("*.json"))]
+        if not records:
+            raise ValueError(f"no entered answers in {folder}")
+        shares = beliefs.aggregate(records)
+        print(f"{len(records)} sheet(s), phase {args.phase}: share of answers correct per misconception")
+        for m, share in shares.items():
+            print(f"  {m}  {'   -' if share != share else f'{share:4.0%}'}")
+        return 0
+    except (ValueError, KeyError, OSError) as e:
+        print(f"course questionnaire: {e}", file=sys.stderr)
+        return 2
 
 
 def add_commands(subparsers) -> None:
@@ -67,7 +135,21 @@ def add_commands(subparsers) -> None:
     b.add_argument("--out", help="output folder (default: build/bundle/aml-course-bundle)")
     b.add_argument("--no-tests", action="store_true", help="leave out the test tools (pytest)")
     b.add_argument("--ref", default="HEAD", help="git revision to archive (default: HEAD)")
+    b.add_argument("--check-platforms", action="store_true",
+                   help="only resolve the wheels of every platform (no download) and write workshop/bundle/supported.json")
     b.set_defaults(func=_cmd_bundle)
+    q = subparsers.add_parser("questionnaire", help="the mental-model check on paper: print the sheet, enter answers, sum up")
+    q.add_argument("action", choices=["sheet", "enter", "summary"])
+    q.add_argument("--codes", help="enter: one token a statement in sheet order, e.g. \"T3 F2 - T4\"")
+    q.add_argument("--phase", choices=["before", "after"], default="before")
+    pick = q.add_mutually_exclusive_group()
+    pick.add_argument("--form", help="a form of the item bank (e.g. A or B)")
+    pick.add_argument("--half", choices=["first", "second"], help="one half of the bank")
+    pick.add_argument("--items", help="comma-separated item ids, in sheet order")
+    q.add_argument("--learner", help="enter: whose sheet")
+    q.add_argument("--csv", help="enter: a CSV file of rows learner,codes")
+    q.add_argument("--out", help="sheet: the HTML file; enter/summary: the folder of entered answers (default paper-answers)")
+    q.set_defaults(func=_cmd_questionnaire)
 
 
 def main(argv=None) -> int:

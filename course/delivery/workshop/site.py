@@ -57,6 +57,13 @@ _SITE_TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 {%- block html_head_js -%}{%- endblock html_head_js -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{% block data_png scoped %}
+<div class="jp-RenderedImage jp-OutputArea-output {{ extra_class }}">
+<img src="data:image/png;base64,{{ output.data['image/png'] | escape_html }}"
+{%- set alt=output | get_metadata('alt', 'image/png') -%}
+{%- if alt is not none %} alt="{{ alt | escape_html }}"{%- endif %}>
+</div>
+{%- endblock data_png %}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block extra_css -%}<style type="text/css">{{ resources.site.css }}</style>{%- endblock extra_css -%}
 {%- block body_header -%}
@@ -101,8 +108,9 @@ def _widget_outputs(state: dict, model_id: str, seen=None) -> tuple:
 def static_widgets(nb) -> None:
     """Replace widget views by the output their Output widgets held, with a note; drop widget state.
 
-    A static page cannot run a widget; it shows what the widget showed at its first value, and
-    no widget script is needed (nbconvert would otherwise load one from a CDN).
+    A static page cannot run a widget; it shows what the widget's output area held (a slider: its
+    first, middle and last values when the site's figures module drew them), and no widget script
+    is needed (nbconvert would otherwise load one from a CDN).
     """
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
     for cell in nb.cells:
@@ -119,8 +127,10 @@ def static_widgets(nb) -> None:
                 continue  # a progress bar (tqdm.auto): nothing to show once the work is done
             controls = [c for c in controls if c != "progress"]
             what = "; ".join(controls) or "a widget"
+            drawn = sum(1 for o in outputs if "text/markdown" in o.get("data", {}))
+            shown = f"Shown here at {drawn} of its values" if drawn > 1 else "Shown here at its first value"
             note = (f"<div class='widget-note'>Interactive in JupyterLab: {html.escape(what)}. "
-                    "Shown here at its first value; run the lesson to move it.</div>")
+                    f"{shown}; run the lesson to move it.</div>")
             import nbformat
 
             new.append(nbformat.v4.new_output("display_data", data={"text/html": note}))
@@ -144,8 +154,8 @@ def _lesson_links(markdown: str, slugs: set) -> str:
 def _notebook_key(path: Path) -> str:
     h = hashlib.sha256(Path(path).read_bytes())
     for f in sorted((ROOT / "course").rglob("*.py")):
-        if "delivery" in f.relative_to(ROOT / "course").parts:  # delivery does not change what a lesson computes
-            continue
+        if "delivery" in f.relative_to(ROOT / "course").parts and f.name != "figures.py":
+            continue  # delivery does not change what a lesson computes (figures.py changes what it shows)
         h.update(f.relative_to(ROOT).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:24]
@@ -153,9 +163,10 @@ def _notebook_key(path: Path) -> str:
 
 def _execute_one(path: str) -> tuple:
     from course.delivery import bench
+    from course.delivery.workshop import figures
 
     try:
-        nb, secs = bench.execute(Path(path))
+        nb, secs = bench.execute(Path(path), setup=figures.SETUP)
     except Exception as e:  # noqa: BLE001 - say which lesson failed, in a picklable error
         raise RuntimeError(f"executing {path} failed: {type(e).__name__}: {str(e)[-2000:]}") from None
     import nbformat
@@ -242,7 +253,9 @@ def build_site(out: Path | None = None, only=None, jobs: int = 2, use_cache: boo
     executed = executed_notebooks([i.path for i in infos], jobs=jobs, use_cache=use_cache, log=log)
     slugs = {i.slug for i in infos}
     exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"aml-site.html.j2": _SITE_TEMPLATE})],
-                            template_file="aml-site.html.j2", embed_images=True)
+                            template_file="aml-site.html.j2", embed_images=False)
+    # embed_images=True re-parses the Markdown's HTML and empties every <math> element (the MathML
+    # stays as bare text); the lessons have no Markdown images, and figures are embedded either way.
     pages = []
     for k, info in enumerate(infos):
         nb = nbformat.reads(nbformat.writes(executed[info.path]), as_version=4)  # a copy
