@@ -57,8 +57,9 @@ def apply_variants(notebook: Path, assignment: str, seed: int) -> int:
             changed += 1
     if changed != len(public):
         raise GradingError(f"{assignment}: cells {sorted(public)} expected, {changed} found")
-    # The checks must know the release: the first answer cell with variants says so (an answer cell, because
-    # nbgrader's autograder, which the self-check runs, restores locked cells from the public source).
+    # The checks in the learner's kernel must know the release: the first answer cell with variants says so (an
+    # answer cell: graders restore locked cells from the public source). Judges outside the kernel read the
+    # notebook's metadata (the self-check) or the instructor's --release-seed (course grade).
     answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") in public
                and c.metadata["nbgrader"].get("solution")]
     if not answers:
