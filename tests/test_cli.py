@@ -41,12 +41,12 @@ def test_check_recognises_a_renamed_copy_and_grades_it(tmp_path):
     res = course("check", copy)
     assert res.returncode == 0, res.stderr
     assert "assignment 01-ml-recap" in res.stdout
-    assert "Score: 10 / 10" in res.stdout
+    assert "Score: 11 / 11" in res.stdout  # with the prediction of issue 14 (1 point, for completion)
     assert "hidden check" in res.stdout  # feedback per task
     # the 2-point reflection is graded by hand: pending, with its rubric, never counted as scored
     assert "reflect-answer      pending / 2  (graded by hand; answered)" in res.stdout
     assert "assess your answer against the rubric:" in res.stdout and "Rubric (2 points): 1 point for" in res.stdout
-    assert "Pending: 2 more point(s) graded by hand (reflect-answer): 10 of 12 so far" in res.stdout
+    assert "Pending: 2 more point(s) graded by hand (reflect-answer): 11 of 13 so far" in res.stdout
 
 
 def test_check_a_partly_answered_notebook_gives_partial_credit_and_feedback(tmp_path):
@@ -65,7 +65,7 @@ def test_check_a_partly_answered_notebook_gives_partial_credit_and_feedback(tmp_
     assert "task4-evade-linear  0 / 3" in res.stdout and "within the L2 budget" in res.stdout
     assert "computation error" in res.stdout and "case:     the smaller budget" in res.stdout
     assert "not answered yet" in res.stdout and "not attempted" in res.stdout
-    assert "Score: 2 / 10" in res.stdout
+    assert "Score: 2 / 11" in res.stdout
     assert "reflect-answer      pending / 2  (graded by hand; not answered yet)" in res.stdout
     assert "Traceback" not in res.stdout
 

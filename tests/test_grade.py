@@ -21,7 +21,7 @@ from course.grader.sandbox import Limits, Sandbox
 A = "01-ml-recap"
 SOLUTION = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
 BLANK = nbformat.read(ROOT / "exercises" / A / f"{A}.ipynb", as_version=4)
-FULL = 10.0
+FULL = 11.0  # with the prediction of issue 14 (1 point, for completion), released with 01 again
 
 
 def _gid(cell):

@@ -8,6 +8,9 @@ from course.checks.feedback import fmt
 from course.science import datasets
 
 A = "01-ml-recap"
+# The cap of task 2: class-weighted logistic regression at its default threshold (the hint's first way) flags 9.2% to
+# 13.3% of legitimate transactions over 20 seeds (tests/integrity/test_ex01.py); flagging everything flags 100%.
+FRAUD_MAX_FPR = 0.15
 
 
 def _reference_report(y_true, y_pred) -> dict:
@@ -78,8 +81,8 @@ def check_fraud_model(train_and_predict, seed, chk):
         why="a fraud model is judged by the fraud it catches; accuracy near 0.99 is what flagging nothing gets",
     )
     chk.expect(
-        r["false_positive_rate"] <= 0.05,
-        expected="at most 5% of legitimate transactions flagged",
+        r["false_positive_rate"] <= FRAUD_MAX_FPR,
+        expected=f"at most {FRAUD_MAX_FPR:.0%} of legitimate transactions flagged",
         seen=f"false-positive rate {r['false_positive_rate']:.3f}",
         why="blocking many legitimate customers costs more than the fraud it prevents",
     )

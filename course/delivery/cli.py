@@ -9,6 +9,16 @@ from pathlib import Path
 def _release(args) -> int:
     from course.grader import release
 
+    if args.seed is not None and args.out is None:
+        print("course release: --seed makes a cohort's release, with scenario variants other than the public ones; "
+              "give it a folder of its own with --out DIR (exercises/ is the public release)", file=sys.stderr)
+        return 2
+    if args.out is not None:
+        names = release.build_release(Path(args.out), args.assignments or None, seed=args.seed)
+        print(f"released {len(names)} assignment(s) into {args.out}" + (
+            f" with release seed {args.seed}: grade them with `course grade ... --release-seed {args.seed}`"
+            if args.seed is not None else ""))
+        return 0
     names = release.release(args.assignments or None)
     print(f"regenerated exercises/ for {len(names)} assignment(s): {', '.join(names)}")
     return 0
@@ -30,8 +40,12 @@ def _grade(args) -> int:
     import os
 
     from course import checks
+    from course.checks import variants
     from course.grader import cohort, course_dir, submissions
     from course.grader.sandbox import Limits, Sandbox
+
+    if args.release_seed is not None:  # the checks of value tasks accept only the variants released to the cohort
+        os.environ[variants.RELEASE_SEED_VARIABLE] = str(args.release_seed)
 
     if args.seed is None and not os.environ.get(checks.SEED_VARIABLE, "").strip() and not args.public_seed:
         print("course grade: no private grading seed. Pass --seed N (or set $COURSE_GRADING_SEED) and keep it to "
@@ -129,6 +143,10 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("release", help="regenerate exercises/ from solutions/ (nbgrader generate_assignment)")
     r.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    r.add_argument("--seed", type=int, default=None,
+                   help="private release seed: value tasks show scenario variants whose keys no public notebook holds "
+                        "(needs --out; grade with --release-seed)")
+    r.add_argument("--out", default=None, help="release into this folder instead of exercises/")
     r.set_defaults(func=_release)
     c = sub.add_parser("check", help="self-grade one saved exercise notebook, hidden tests included")
     c.add_argument("notebook", help="path to the notebook, e.g. my-work/01-ml-recap/01-ml-recap.ipynb")
@@ -141,6 +159,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--roster", help="CSV with columns student_id,name (optional first_name, last_name, email, moodle_id, "
                    "canvas_id) mapping the names found to student ids; unmatched and missing learners are listed")
     g.add_argument("--seed", type=int, default=None, help="private grading seed (default: $COURSE_GRADING_SEED; required)")
+    g.add_argument("--release-seed", type=int, default=None,
+                   help="the seed of `course release --seed` when the cohort got a private release (sets "
+                        "$COURSE_RELEASE_SEED): answers to other variants than the released ones score nothing")
     g.add_argument("--public-seed", action="store_true",
                    help="grade with the course's public default seed (a practice run: hidden data are not private)")
     g.add_argument("--workers", type=int, default=None,
