@@ -134,25 +134,31 @@ def sandbox_for_check():
 def check(notebook, *, seed: int | None = None) -> CheckResult:
     """Grade one saved learner notebook as `course grade` would: sandboxed run, trusted judging, hidden tests."""
     from course import checks
+    from course.checks import variants
     from course.grader import cohort
 
     path = Path(notebook).expanduser().resolve()
     nb = read_notebook(path)
     assignment = recognise(path)
-    env_seed = os.environ.get(checks.SEED_VARIABLE)
-    if seed is not None:
-        os.environ[checks.SEED_VARIABLE] = str(seed)
+    # The grading seed if one is given, and the release seed that a private release records in the
+    # notebook's metadata (its value tasks show that release's variants), unless the caller set one.
+    wanted = {checks.SEED_VARIABLE: None if seed is None else str(seed)}
+    released = nb.metadata.get("course", {}).get("release_seed")
+    if released is not None and variants.RELEASE_SEED_VARIABLE not in os.environ:
+        wanted[variants.RELEASE_SEED_VARIABLE] = str(released)
+    saved = {name: os.environ.get(name) for name, value in wanted.items() if value is not None}
+    os.environ.update({name: value for name, value in wanted.items() if value is not None})
     try:
         checks.grading_seed()  # fails early on a malformed seed
         source = cohort.Source.load(assignment)
         sandbox, why = sandbox_for_check()
         judged = cohort.run_and_judge(source, nb, sandbox)
     finally:
-        if seed is not None:
-            if env_seed is None:
-                os.environ.pop(checks.SEED_VARIABLE, None)
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
             else:
-                os.environ[checks.SEED_VARIABLE] = env_seed
+                os.environ[name] = value
     graded = cohort.with_verdicts(judged.notebook(), {"tests": judged.tests, "cells": judged.cells})
     tasks = [TaskResult(gid, t["score"], t["points"], _feedback(t)) for gid, t in judged.tests.items()]
     pending = []

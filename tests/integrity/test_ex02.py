@@ -200,9 +200,6 @@ def test_course_grade_of_a_private_release(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="course check judges outside the kernel since issue 18 and does not yet read the release "
-                          "seed the private release records in nb.metadata['course']['release_seed'] (for the lead: "
-                          "selfcheck.check should set $COURSE_RELEASE_SEED from it while judging)", strict=False)
 def test_course_check_of_a_private_release_grades_the_cohorts_items(tmp_path, monkeypatch):
     import nbformat
 
