@@ -1,8 +1,9 @@
 """Red team of exercise 09 (mitigations).
 
-Task 1 (adaptive attack on the team's filter): an attack that ignores the defence (PGD on the classifier alone)
-and no attack score 0; a hand-written BPDA (margin loss, random start, no early stop), written differently from
-the solution (the harness), scores full at the visible seed and at 20 hidden seeds.
+Task 1 (adaptive attack on the team's filter): attacks that ignore the defence (PGD on the classifier alone; the
+harness pointed at the classifier), no attack and an over-budget answer score 0; hand-written BPDA (margin loss
+from a random start; cross-entropy from the clean images), written differently from the solution (the harness),
+scores full at the visible seed and at 20 hidden seeds.
 Task 3: an honest claim about a mitigation of the learner's choice, measured by the harness on the grader's
 side. Cheap claims score 0; honest claims about a robust and about a weak mitigation both score full; the
 mitigation crosses the grading boundary as plain data."""
@@ -46,6 +47,23 @@ def hand_bpda(model, X, y):
     return X_adv
 
 
+def cross_entropy_bpda(model, X, y):
+    """BPDA on the cross-entropy instead: 40 signed steps of 0.0125 from the clean images."""
+    clf = model.classifier
+    true = (y[:, None] == np.asarray(model.classes_)[None, :]).astype(float)
+    X_adv = X.copy()
+    for _ in range(40):
+        Z = model.preprocess(X_adv)
+        W = models.softmax(models.decision_scores(clf, Z)) - true
+        X_adv = np.clip(np.clip(X_adv + 0.0125 * np.sign(models.input_gradient(clf, Z, W)), X - 0.1, X + 0.1), 0, 1)
+    return X_adv
+
+
+def harness_on_the_classifier(model, X, y):
+    """The course's harness, pointed at the classifier behind the filter: the defence ignored in one call."""
+    return evaluation.evaluate_defence(model.classifier, X, y, _threat(), unbounded=False, progress=False).examples[0.1]
+
+
 def ignore_the_filter(model, X, y):
     """The team's mistake, with the classifier in hand: white-box PGD on the classifier alone."""
     return attacks.pgd(model.classifier, X, y, 0.1, bounds=(0, 1))
@@ -59,7 +77,9 @@ def ignore_with_restarts(model, X, y):
 def test_adaptive_attack_at_the_visible_seed():
     with threadpool_limits(limits=1):
         assert verdict(hand_bpda, 0, hidden=False, task=ATTACK).passed
+        assert verdict(cross_entropy_bpda, 0, hidden=False, task=ATTACK).passed
         assert not verdict(ignore_the_filter, 0, hidden=False, task=ATTACK).passed
+        assert not verdict(harness_on_the_classifier, 0, hidden=False, task=ATTACK).passed
         assert not verdict(lambda model, X, y: X, 0, hidden=False, task=ATTACK).passed  # no attack
         assert not verdict(lambda model, X, y: X + 0.2, 0, hidden=False, task=ATTACK).passed  # over the budget
 
@@ -73,6 +93,8 @@ def test_adaptive_attack_hidden_seeds(seed):
         assert not verdict(ignore_the_filter, seed, task=ATTACK).passed
         if seed % 4 == 0:
             assert not verdict(ignore_with_restarts, seed, task=ATTACK).passed
+        if seed % 4 == 1:
+            assert verdict(cross_entropy_bpda, seed, task=ATTACK).passed
 
 
 @pytest.fixture(scope="module")
