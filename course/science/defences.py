@@ -533,14 +533,14 @@ def adversarial_training(X, y, budget: float, *, norm: str = "linf", bounds=(0.0
 
 
 # --------------------------------------------------------------------------- the lessons' setting
-def digits_setting(random_state: int = 0, n_eval: int = 200):
+def digits_setting(random_state: int = 0, n_eval: int = 200, fit_mlp: bool = True):
     """The setting of lesson 09 and its exercise, in one call.
 
     The 8x8 digits (pixels in [0, 1]) split into training images (55%), `n_eval` images to
     evaluate on, and the rest as the attacker's own unlabelled images; an MLP trained on the
     training images; and the threat model: every pixel may change by at most 0.1 (L-inf),
     within [0, 1], 1000 queries per image. Returns a Bunch with X_train, y_train, X, y,
-    X_attacker, mlp and threat.
+    X_attacker, mlp and threat (`fit_mlp=False`: the split alone, mlp None).
     """
     from sklearn.model_selection import train_test_split
     from sklearn.utils import Bunch
@@ -552,8 +552,10 @@ def digits_setting(random_state: int = 0, n_eval: int = 200):
     digits = datasets.load_digits()
     X_train, X_rest, y_train, y_rest = train_test_split(digits.X, digits.y, test_size=0.45, stratify=digits.y,
                                                         random_state=random_state)
-    with threadpool_limits(limits=1):
-        mlp = models.fit("mlp", X_train, y_train, hidden=(64,), random_state=random_state)
+    mlp = None
+    if fit_mlp:
+        with threadpool_limits(limits=1):
+            mlp = models.fit("mlp", X_train, y_train, hidden=(64,), random_state=random_state)
     threat = ThreatModel(budget=0.1, norm="linf", budgets=(0, 0.05, 0.1, 0.2), bounds=(0, 1), query_budget=1000)
     return Bunch(X_train=X_train, y_train=y_train, X=X_rest[:n_eval], y=y_rest[:n_eval], X_attacker=X_rest[n_eval:],
                  mlp=mlp, threat=threat)
