@@ -54,6 +54,35 @@ def test_the_prediction_cells_open_the_exercise(assignment):
     assert predictions.PROMPTS[assignment].question in nb.cells[first + 1].source
 
 
+MEASURED_EXERCISES = [a for a in ASSIGNMENTS if a != "00-welcome"]
+
+
+def test_every_exercise_prediction_has_a_recorded_measurement_that_is_a_share():
+    from course.checks.keys.predictions import MEASURED
+
+    assert sorted(MEASURED) == MEASURED_EXERCISES, "every exercise 01-09 needs its reference measurement"
+    for assignment, (value, source) in MEASURED.items():
+        assert predictions.PROMPTS[assignment].unit == "a share between 0 and 1"
+        assert isinstance(value, float) and 0.0 <= value <= 1.0, (assignment, value)
+        assert isinstance(source, str) and len(source) > 40, f"{assignment}: say where the figure comes from"
+        assert predictions.reference(assignment) == value
+
+
+@pytest.mark.parametrize("assignment", [pytest.param(a, marks=pytest.mark.slow) if a == "09-mitigations" else a
+                                        for a in MEASURED_EXERCISES])
+def test_the_recorded_measurement_is_what_the_course_measures_now(assignment):
+    """Drift: re-measure with `python tests/measure_predictions.py --write` after a change to the exercise."""
+    import measure_predictions
+
+    value, source = measure_predictions.measure(assignment)
+    recorded, recorded_source = predictions.reference(assignment), __import__(
+        "course.checks.keys.predictions", fromlist=["MEASURED"]).MEASURED[assignment][1]
+    assert value == pytest.approx(recorded, abs=0.01), (
+        f"{assignment}: recorded {recorded}, measured now {value}; the cohort report would compare predictions with "
+        "a stale figure (re-run tests/measure_predictions.py --write)")
+    assert source == recorded_source
+
+
 def test_reference_measurements_are_kept_with_the_answer_keys_only():
     assert predictions.reference("00-welcome") is None  # compared with each learner's own count
     text = (ROOT / "course" / "science" / "predictions.py").read_text()
@@ -109,6 +138,9 @@ def test_the_section_shows_items_and_predictions_in_aggregate_only(tmp_path):
     assert "Before and after" in page and "data:image/png;base64," in page
     assert "The items of form A (12 learners)" in page and "The items of form B (12 learners)" in page
     assert "Predicted vs measured" in page and "06-poisoning" in page
+    measured = predictions.reference("06-poisoning")  # the recorded reference, beside the cohort's median (0.355)
+    assert f"<td>0.355</td><td>0.3225 – 0.3875</td><td>{measured:g}</td><td>{measured - 0.355:+g}</td>" in page
+    assert "not recorded" not in page
     assert "zz_student" not in page
     # exercise 00: predicted 28 of 32, measured each learner's own count (24: M2 and M5 wrong)
     assert "<td>28</td><td>28 – 28</td><td>24</td><td>-4</td>" in page

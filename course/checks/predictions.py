@@ -32,9 +32,9 @@ PROMPTS = {
     "00-welcome": Prompt(("M1", "M2", "M3", "M4", "M5", "M6", "M7", "M8"),
                          "Of the 32 statements below, how many do you expect to answer correctly?", 0, 32,
                          "a count between 0 and 32"),
-    "01-ml-recap": Prompt(("M7",), "A model is about 95% accurate on its test set. What share of the test points do you "
-                          "expect it to still classify correctly when an attacker may move each point by the small, "
-                          "fixed distance used in this exercise?"),
+    "01-ml-recap": Prompt(("M7",), "This exercise's linear fraud model is about 88% accurate on its test set. What share "
+                          "of the test transactions do you expect it to still classify correctly when an attacker may "
+                          "move each one by a distance of at most 1 (one standard deviation in total)?"),
     "02-threat-modelling": Prompt(("M5",), "The hospital's API needs a key, uses TLS, runs on patched servers and "
                                   "limits predictions per key. What share of the AML threats in this exercise do you "
                                   "expect those classic controls to stop?"),
@@ -43,8 +43,10 @@ PROMPTS = {
                                    "the model may change every pixel by at most 0.15?"),
     "04-evasion-black-box": Prompt(("M1",), "If an attacker cannot see your model, what share of their adversarial "
                                    "digits do you expect your model to misread?"),
-    "05-semi-automated-fraud": Prompt(("M4",), "With 10 attempts per stolen card, what share of fraudulent purchases "
-                                      "do you expect a script to get past a model that declines 80% of fraud?"),
+    "05-semi-automated-fraud": Prompt(("M4",), "A bank's model declines about 80% of fraudulent purchases as intended, "
+                                      "and the bank blocks a card after 3 declines. With what share of stolen cards do "
+                                      "you expect a script, changing only what a fraudster can change, to get a "
+                                      "purchase approved?"),
     "06-poisoning": Prompt(("M8",), "What share of a model's training labels do you expect an attacker must control "
                            "to make it misclassify one chosen input?"),
     "07-backdoors-supply-chain": Prompt(("M3",), "A vendor's model scores 96% on your own test images. What share "
