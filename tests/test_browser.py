@@ -28,18 +28,12 @@ PANEL = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the notebook in the current t
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run"]
 
-WRONG_REPORT = '''def fraud_report(y_true, y_pred):
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    tp = np.sum((y_true == 1) & (y_pred == 1))
-    fp = np.sum((y_true == 0) & (y_pred == 1))
-    fn = np.sum((y_true == 1) & (y_pred == 0))
-    tn = np.sum((y_true == 0) & (y_pred == 0))
-    return {"accuracy": (tp + tn) / len(y_true),
-            "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-            "false_positive_rate": fp / (fp + tp) if fp + tp else 0.0}
-'''
-RIGHT_REPORT = WRONG_REPORT.replace("fp / (fp + tp) if fp + tp else 0.0", "fp / (fp + tn) if fp + tn else 0.0")
+WRONG_REPORT = '''def fraud_threshold(y_val, scores_val, cost_missed, cost_false_alarm):
+    candidates = np.r_[np.unique(scores_val), np.inf]
+    costs = [cost_missed * np.sum((y_val == 1) & (scores_val < t)) + cost_false_alarm * np.sum((y_val == 0) & (scores_val >= t))
+             for t in candidates]
+    return candidates[int(np.argmin(costs))], min(costs)'''
+RIGHT_REPORT = WRONG_REPORT.replace(", min(costs)", "")  # the slip: the threshold and its cost, not one number
 
 
 def _playwright():
@@ -257,13 +251,13 @@ def test_the_learners_path_in_headless_chromium(tmp_path):
                 assert learner.current_tab() == "01-ml-recap.ipynb"
                 assert not learner.dirty(), "exercise 01 opened with the unsaved mark"
                 setup = learner.index_of("from course.checks import check")
-                answer = learner.index_of("def fraud_report(")
-                test = learner.index_of('check("01-ml-recap/fraud-report", fraud_report)')
+                answer = learner.index_of("def fraud_threshold(")
+                test = learner.index_of('check("01-ml-recap/fraud-report", fraud_threshold)')
                 learner.run_cell(setup)
                 learner.run_cell(answer, WRONG_REPORT)
                 learner.run_cell(test)
                 failed = learner.output_text(test)
-                assert "FAILED" in failed and "false_positive_rate" in failed, failed
+                assert "FAILED" in failed and "one threshold" in failed, failed
                 assert "Traceback" not in failed and "File " not in failed, failed
                 assert "misconception" not in failed.lower(), "a computation error carries no misconception label"
                 learner.cells().nth(test).scroll_into_view_if_needed()

@@ -11,14 +11,12 @@ from course.checks import CheckFailed, check, evaluate
 from course.checks.feedback import Failure
 
 
-def report(y_true, y_pred):
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    tp = np.sum((y_true == 1) & (y_pred == 1))
-    fp = np.sum((y_true == 0) & (y_pred == 1))
-    fn = np.sum((y_true == 1) & (y_pred == 0))
-    tn = np.sum((y_true == 0) & (y_pred == 0))
-    return {"accuracy": (tp + tn) / len(y_true), "precision": tp / (tp + fp) if tp + fp else 0.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0, "false_positive_rate": fp / (fp + tn) if fp + tn else 0.0}
+def threshold(y_val, scores, cost_missed, cost_false_alarm):
+    """The cheapest threshold on the validation scores (flag where score >= threshold)."""
+    cands = np.r_[np.unique(scores), np.inf]
+    costs = [cost_missed * np.sum((y_val == 1) & (scores < t)) + cost_false_alarm * np.sum((y_val == 0) & (scores >= t))
+             for t in cands]
+    return float(cands[int(np.argmin(costs))])
 
 
 def good_model(X_train, y_train, X_test):
@@ -35,15 +33,22 @@ def distance(w, b, X):
     return np.abs(X @ w + b) / np.linalg.norm(w)
 
 
+def budget(w, b, X, y, target):
+    right = ((X @ w + b) > 0).astype(int) == y
+    d = np.sort(distance(w, b, X)[right])
+    k = len(d) - int(np.floor(target * len(y) + 1e-9))
+    return 0.0 if k <= 0 else float(d[k - 1])
+
+
 def evade(w, b, X, y, eps):
     d = np.where(y == 1, -1.0, 1.0)[:, None] * w / np.linalg.norm(w)
     return X + np.minimum(distance(w, b, X) + 1e-9, eps)[:, None] * d
 
 
 GOOD = {
-    "01-ml-recap/fraud-report": report,
+    "01-ml-recap/fraud-report": threshold,
     "01-ml-recap/fraud-model": good_model,
-    "01-ml-recap/distance": distance,
+    "01-ml-recap/distance": budget,
     "01-ml-recap/evade-linear": evade,
 }
 
@@ -56,11 +61,11 @@ def test_a_correct_method_passes(task_id, hidden):
 
 
 @pytest.mark.parametrize("task_id,wrong,words", [
-    ("01-ml-recap/fraud-report", lambda t, p: {**report(t, p), "precision": 1.0}, "precision"),
-    ("01-ml-recap/fraud-report", lambda t, p: {"accuracy": float(np.mean(t == p))}, "key"),
+    ("01-ml-recap/fraud-report", lambda y, s, cm, cf: 0.5, "most accurate"),
+    ("01-ml-recap/fraud-report", lambda y, s, cm, cf: [0.1, 0.2], "a number"),
     ("01-ml-recap/fraud-model", plain_model, "recall of fraud"),
     ("01-ml-recap/fraud-model", lambda a, b, X: np.ones(len(X), int), "legitimate transactions flagged"),
-    ("01-ml-recap/distance", lambda w, b, X: np.abs(X @ w + b), "largest error"),
+    ("01-ml-recap/distance", lambda w, b, X, y, t: budget(w, b, X, y, t) * np.linalg.norm(w), "smallest budget"),
     ("01-ml-recap/evade-linear", lambda w, b, X, y, eps: X.copy(), "robust accuracy"),
     ("01-ml-recap/evade-linear", lambda w, b, X, y, eps: evade(w, b, X, y, eps * 3), "within the L2 budget"),
     ("01-ml-recap/evade-linear", lambda w, b, X, y, eps: X[:5], "shape"),
@@ -69,7 +74,7 @@ def test_a_wrong_answer_fails_with_a_reason(task_id, wrong, words):
     verdict = evaluate(task_id, wrong, hidden=True)
     assert not verdict.passed
     assert words in verdict.message()
-    assert verdict.why or "shape" in words or "key" in words
+    assert verdict.why or "shape" in words or "number" in words
     with pytest.raises(CheckFailed):
         check(task_id, wrong)
 
@@ -86,27 +91,12 @@ def test_an_unanswered_stub_is_not_attempted_and_shows_no_traceback():
 
 
 def test_a_crashing_answer_is_feedback_not_a_crash():
-    verdict = evaluate("01-ml-recap/distance", lambda w, b, X: 1 / 0)
+    verdict = evaluate("01-ml-recap/distance", lambda w, b, X, y, t: 1 / 0)
     assert not verdict.passed and "ZeroDivisionError" in verdict.seen
 
 
-def _nan_precision(t, p):
-    r = report(t, p)
-    t, p = np.asarray(t), np.asarray(p)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r["precision"] = np.float64(np.sum((t == 1) & (p == 1))) / np.float64(np.sum(p == 1))  # 0/0 when nothing is flagged
-    return r
-
-
-def _fpr_over_flags(t, p):
-    r = report(t, p)
-    t, p = np.asarray(t), np.asarray(p)
-    fp, tp = np.sum((t == 0) & (p == 1)), np.sum((t == 1) & (p == 1))
-    r["false_positive_rate"] = fp / (fp + tp) if fp + tp else 0.0
-    return r
-
-
-@pytest.mark.parametrize("wrong", [_nan_precision, _fpr_over_flags, lambda t, p: 1 / 0], ids=["nan", "fp/(fp+tp)", "raises"])
+@pytest.mark.parametrize("wrong", [lambda y, s, cm, cf: np.float64("nan"), lambda y, s, cm, cf: "0.1 or so",
+                                   lambda y, s, cm, cf: 1 / 0], ids=["nan", "text", "raises"])
 def test_a_coding_slip_is_a_computation_error_without_the_misconception_label(wrong):
     verdict = evaluate("01-ml-recap/fraud-report", wrong)
     assert verdict.failure is Failure.COMPUTATION
@@ -124,5 +114,5 @@ def test_a_belief_error_names_the_misconception_and_the_case_by_its_role():
 
 
 def test_no_message_gives_away_the_formula():
-    verdict = evaluate("01-ml-recap/distance", lambda w, b, X: np.abs(X @ w + b))
-    assert "||w||" not in verdict.message() and "/" not in verdict.expected
+    verdict = evaluate("01-ml-recap/distance", lambda w, b, X, y, t: float(np.quantile(np.abs(X @ w + b), 1 - t)))
+    assert not verdict.passed and "||w||" not in verdict.message() and "/" not in verdict.expected

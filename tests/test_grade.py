@@ -76,7 +76,9 @@ def hostile_cases(port, course_dir):
     nb = copy.deepcopy(BLANK)
     t = next(c for c in nb.cells if _gid(c) == "task3-distance")
     nb.cells.insert(nb.cells.index(t), copy.deepcopy(t))
-    answer = "def distance_to_boundary(w, b, X):\n    return abs(X @ w + b) / np.linalg.norm(w)"
+    answer = ("def budget_for_accuracy(w, b, X, y, target):\n    right = ((X @ w + b) > 0).astype(int) == y\n"
+              "    d = sorted(abs(X @ w + b)[right] / np.linalg.norm(w))\n"
+              "    return d[len(d) - int(np.floor(target * len(y) + 1e-9)) - 1]")
     cases["duplicated_test_cell"] = (with_answer(nb, "task3-answer", answer), 2, "duplicated cell")
     nb = copy.deepcopy(BLANK)
     t = next(c for c in nb.cells if _gid(c) == "task1-fraud-report")
@@ -95,9 +97,8 @@ def hostile_cases(port, course_dir):
                                     "np.abs = lambda x: x * 0"), 0, None)
     always_equal = ("class Always:\n    def __eq__(self, other): return True\n    def __le__(self, other): return True\n"
                     "    def __ge__(self, other): return True\n    def __float__(self): return 0.0\n"
-                    "def distance_to_boundary(w, b, X):\n    return Always()\n"
-                    "def fraud_report(y_true, y_pred):\n"
-                    "    return {k: Always() for k in ['accuracy', 'precision', 'recall', 'false_positive_rate']}")
+                    "def budget_for_accuracy(w, b, X, y, target):\n    return Always()\n"
+                    "def fraud_threshold(y_val, scores_val, cost_missed, cost_false_alarm):\n    return Always()")
     cases["always_equal_objects"] = (prepend(BLANK, always_equal), 0, None)
     patch_course = ("import course.checks as cc\nfrom course.checks.feedback import Verdict\n"
                     "cc.evaluate = lambda task_id, answer, hidden=False: Verdict(task_id, True)\n"
@@ -211,7 +212,7 @@ def test_regrading_is_stable_and_resumable(tmp_path):
     forced = cohort.grade(A, subs, course_dir=course_dir, progress=False, force=True)
     assert {r.student: r.score for r in forced.graded} == {r.student: r.score for r in first.graded} == {"alice": FULL, "bob": 0.0}
     csv_text = (course_dir / "reports" / A / "scores.csv").read_text()
-    assert csv_text.splitlines()[0].startswith("student,task1-fraud-report")
+    assert csv_text.splitlines()[0].startswith("student,prediction-check,task1-fraud-report")  # issue 14 first
     assert (course_dir / "reports" / A / "feedback" / "alice.html").exists()
 
 

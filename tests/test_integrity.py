@@ -126,26 +126,23 @@ DISGUISES = {
 # --------------------------------------------------------------------------- independent answers to exercise 01
 INDEPENDENT = {
     "task1-answer": [
-        "def fraud_report(y_true, y_pred):\n    import numpy as np\n    t = np.asarray(y_true)\n"
-        "    p = np.asarray(y_pred)\n    tp = int(((t == 1) & (p == 1)).sum())\n"
-        "    fp = int(((t == 0) & (p == 1)).sum())\n    fn = int(((t == 1) & (p == 0)).sum())\n"
-        "    tn = int(((t == 0) & (p == 0)).sum())\n    return {'accuracy': (tp + tn) / len(t), "
-        "'precision': tp / max(tp + fp, 1), 'recall': tp / max(tp + fn, 1), "
-        "'false_positive_rate': fp / max(fp + tn, 1)}",
-        "def fraud_report(y_true, y_pred):\n    from sklearn.metrics import confusion_matrix\n"
-        "    tn, fp, fn, tp = confusion_matrix(y_true, y_pred, labels=[0, 1]).ravel()\n"
-        "    def ratio(a, b):\n        return float(a) / b if b else 0.0\n"
-        "    return dict(accuracy=ratio(tp + tn, tp + tn + fp + fn), precision=ratio(tp, tp + fp),\n"
-        "                recall=ratio(tp, tp + fn), false_positive_rate=ratio(fp, fp + tn))",
-        "def fraud_report(y_true, y_pred):\n    counts = {'tp': 0, 'fp': 0, 'fn': 0, 'tn': 0}\n"
-        "    for truth, guess in zip(y_true, y_pred):\n        if guess == 1:\n"
-        "            counts['tp' if truth == 1 else 'fp'] += 1\n        else:\n"
-        "            counts['fn' if truth == 1 else 'tn'] += 1\n    n = sum(counts.values())\n"
-        "    safe = lambda a, b: a / b if b else 0.0\n"
-        "    return {'accuracy': (counts['tp'] + counts['tn']) / n,\n"
-        "            'precision': safe(counts['tp'], counts['tp'] + counts['fp']),\n"
-        "            'recall': safe(counts['tp'], counts['tp'] + counts['fn']),\n"
-        "            'false_positive_rate': safe(counts['fp'], counts['fp'] + counts['tn'])}",
+        "def fraud_threshold(y_val, scores_val, cost_missed, cost_false_alarm):\n    import numpy as np\n"
+        "    order = np.argsort(-np.asarray(scores_val))\n    s = np.asarray(scores_val)[order]\n"
+        "    y = np.asarray(y_val)[order]\n    missed = cost_missed * (y.sum() - np.cumsum(y))\n"
+        "    alarms = cost_false_alarm * np.cumsum(1 - y)\n    total = missed + alarms\n"
+        "    k = int(np.argmin(total))\n    return s[k] if total[k] < cost_missed * y.sum() else np.inf",
+        "def fraud_threshold(y_val, scores_val, cost_missed, cost_false_alarm):\n"
+        "    grid = np.quantile(scores_val, np.linspace(0.5, 1.0, 501))\n"
+        "    def bank_cost(cut):\n        flagged = scores_val >= cut\n"
+        "        return cost_missed * np.sum(y_val[~flagged]) + cost_false_alarm * np.sum(1 - y_val[flagged])\n"
+        "    results = {float(cut): bank_cost(cut) for cut in grid}\n"
+        "    print('cheapest cost', min(results.values()))\n    return min(results, key=results.get)",
+        "def fraud_threshold(y_val, scores_val, cost_missed, cost_false_alarm):\n    best, best_cost = float('inf'), None\n"
+        "    pairs = sorted(zip(scores_val, y_val), reverse=True)\n    caught = alarms = 0\n"
+        "    n_fraud = sum(label for _, label in pairs)\n    best_cost = cost_missed * n_fraud\n"
+        "    for score, label in pairs:\n        if label == 1:\n            caught += 1\n        else:\n"
+        "            alarms += 1\n        cost = cost_missed * (n_fraud - caught) + cost_false_alarm * alarms\n"
+        "        if cost < best_cost:\n            best, best_cost = score, cost\n    return best",
     ],
     "task2-answer": [
         "def train_and_predict(X_train, y_train, X_test):\n    from sklearn.ensemble import RandomForestClassifier\n"
@@ -217,7 +214,7 @@ def test_flags_name_solution_copies_and_learner_pairs_never_short_answers_or_stu
     disguised = {g: DISGUISES["all of them"](code) for g, code in sol.items()}
     own = {"task1-answer": INDEPENDENT["task1-answer"][2], "task4-answer": INDEPENDENT["task4-answer"][0]}
     friend = {g: renamed(code) for g, code in own.items()}
-    short = {"task3-answer": "def distance_to_boundary(w, b, X):\n    return abs(X @ w + b) / (w @ w) ** 0.5"}
+    short = {"task3-answer": "def budget_for_accuracy(w, b, X, y, target):\n    return abs(b) / (w @ w) ** 0.5"}
     nbs = {"copier": _with_answers(source.release, disguised), "honest": _with_answers(source.release, own),
            "friend": _with_answers(source.release, friend), "short_a": _with_answers(source.release, short),
            "short_b": _with_answers(source.release, short), "blank": source.release,
