@@ -13,7 +13,7 @@ import numpy as np
 
 from course.checks import call, task
 from course.checks.feedback import fmt
-from course.science import defences, privacy, services
+from course.science import privacy, services
 
 A = "08-confidentiality"
 QUERY_BUDGET = 40
@@ -50,8 +50,17 @@ def _holds(obj, target, depth: int = 2) -> bool:
 # --------------------------------------------------------------------------- task 1
 @functools.lru_cache(maxsize=8)
 def _digits(seed: int):
-    """The digits split of a seed (built once per seed: the setting also trains an MLP this task ignores)."""
-    return defences.digits_setting(random_state=_seed(seed))
+    """The digits split of `defences.digits_setting(seed)` (training images, 200 evaluation images, the
+    attacker's images), without the MLP that the setting also trains and this task does not use."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import Bunch
+
+    from course.science import datasets
+
+    digits = datasets.load_digits()
+    X_train, X_rest, y_train, _ = train_test_split(digits.X, digits.y, test_size=0.45, stratify=digits.y,
+                                                   random_state=_seed(seed))
+    return Bunch(X_train=X_train, y_train=y_train, X=X_rest[:200], X_attacker=X_rest[200:])
 
 
 def _agreement(copy, truth, X) -> float:

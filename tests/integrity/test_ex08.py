@@ -245,6 +245,6 @@ def test_seeds_swept(task):
 def test_random_queries_fall_short_at_every_seed():
     # the cheap steal closest to the bar (a 1-NN copy on the first images): measured 0.051 above the
     # random-query baseline at worst (seed 0) over 20 seeds, against a bar of 0.06; seeds 0-1 are in the sweep
-    # above, 2-9 here (slow tier budget)
-    passed = [s for s in SEEDS[2:10] if verdict("steal", steal_knn, s).passed]
+    # above, the other 18 here
+    passed = [s for s in SEEDS[2:] if verdict("steal", steal_knn, s).passed]
     assert not passed, f"a copy on the first {QUERY_BUDGET} images passed at seeds {passed}"
