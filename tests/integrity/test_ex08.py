@@ -248,3 +248,11 @@ def test_random_queries_fall_short_at_every_seed():
     # above, the other 18 here
     passed = [s for s in SEEDS[2:] if verdict("steal", steal_knn, s).passed]
     assert not passed, f"a copy on the first {QUERY_BUDGET} images passed at seeds {passed}"
+
+
+def test_the_checks_digits_split_is_the_settings():
+    from course.checks.confidentiality import _digits
+    from course.science import defences
+
+    a, b = defences.digits_setting(random_state=3), _digits(3)
+    assert all(np.array_equal(a[k], b[k]) for k in ("X_train", "y_train", "X", "X_attacker"))
