@@ -54,11 +54,11 @@ BATCHES = {
          "task3-answer": IMPORTS + _source(e07.load_by_allowlist, "should_load"),
          "task4-answer": IMPORTS + _source(e07.verify_streamed, "load_verified")}),
     "08-confidentiality": (
-        {"task1-answer": _source(e08.steal_forward, "steal_model"),
-         "task2-answer": _source(e08.membership_constant, "membership_scores"),
-         "task3-answer": _source(e08.restrict_reverse, "restrict_output")},
-        {"task1-answer": _source(e08.steal_knn, "steal_model"),
+        {"task1-answer": _source(e08.steal_helper, "steal_model"),
          "task2-answer": _source(e08.membership_loss, "membership_scores"),
+         "task3-answer": _source(e08.restrict_reverse, "restrict_output")},
+        {"task1-answer": _source(e08.steal_spreading, "steal_model"),
+         "task2-answer": _source(e08.membership_median, "membership_scores"),
          "task3-answer": _source(e08.restrict_labels, "restrict_output")}),
 }
 
