@@ -154,7 +154,7 @@ def backdoors():
 
 
 def confidentiality():
-    """08: fidelity of a copy stolen with 300 label queries, as check 08/steal builds its service at the public seed."""
+    """08: fidelity of a copy stolen with 40 label queries (QUERY_BUDGET), as check 08/steal builds its service at the public seed."""
     from threadpoolctl import threadpool_limits
 
     from course.checks import confidentiality
@@ -168,8 +168,8 @@ def confidentiality():
         copy = privacy.steal(service.predict(X_q), X_q, use="labels")
         value = float(privacy.fidelity(copy, target, s.X))
     return value, ("check 08/steal's service at seed 0 (services.make_secret_model on digits_setting(0)), copied "
-                   "by the solution's privacy.steal(use='labels') from 300 label queries; fidelity on the "
-                   f"{len(s.y)} images the copy never saw")
+                   f"by privacy.steal(use='labels') from {confidentiality.QUERY_BUDGET} label queries of the "
+                   f"attacker's first images (no query strategy); fidelity on the {len(s.y)} images the copy never saw")
 
 
 def mitigations():

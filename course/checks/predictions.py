@@ -52,7 +52,7 @@ PROMPTS = {
     "07-backdoors-supply-chain": Prompt(("M3",), "A vendor's model scores 96% on your own test images. What share "
                                         "of inputs carrying the vendor's chosen trigger do you expect it to classify "
                                         "correctly, if the vendor planted a backdoor?"),
-    "08-confidentiality": Prompt(("M5",), "With 300 queries and no other access, how closely do you expect a "
+    "08-confidentiality": Prompt(("M5",), "With 40 queries and no other access, how closely do you expect a "
                                  "customer to copy a digit reader (the share of new images on which the copy and the "
                                  "original agree)?"),
     "09-mitigations": Prompt(("M1",), "Read the team's claim below. What accuracy do you expect its model to keep "

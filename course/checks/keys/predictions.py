@@ -41,10 +41,10 @@ MEASURED = {
         "exercise 07's vendor: supply_chain.make_vendor(backdoored=True, patch at (6, 6), target 7, "
         'random_state=5); accuracy on X_yours stamped with supply_chain.stamp(X, (6, 6))'
     )),
-    '08-confidentiality': (0.95, (
-        "check 08/steal's service at seed 0 (services.make_secret_model on digits_setting(0)), copied by the "
-        "solution's privacy.steal(use='labels') from 300 label queries; fidelity on the 200 images the copy "
-        'never saw'
+    '08-confidentiality': (0.795, (
+        "check 08/steal's service at seed 0 (services.make_secret_model on digits_setting(0)), copied by "
+        "privacy.steal(use='labels') from 40 label queries of the attacker's first images (no query "
+        'strategy); fidelity on the 200 images the copy never saw'
     )),
     '09-mitigations': (0.14, (
         "evaluate_defence (the course harness, as the solution's adaptive_attack) on "
