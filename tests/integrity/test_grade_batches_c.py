@@ -1,4 +1,5 @@
-"""End to end (slow): one `course grade` batch per assignment (06-09) with a private seed, through the
+"""End to end (slow): one `course grade` batch per assignment (01 and 06-09; 02-05 have theirs beside their red
+team) with a private seed, through the
 sandbox. A learner who typed the red team's cheap answers scores 0 on every task they touch; a learner
 who typed the alternative answers (written differently from the solutions) scores full marks."""
 from __future__ import annotations
@@ -13,9 +14,11 @@ from conftest import ROOT, require
 
 from course.grader import cohort
 
+from . import test_ex01 as e01
 from . import test_ex06 as e06
 from . import test_ex07 as e07
 from . import test_ex08 as e08
+from . import test_ex09 as e09
 
 PRIVATE_SEED = 917_263
 
@@ -38,6 +41,15 @@ def _typed(assignment, answers):
 
 IMPORTS = "import hashlib\nimport pickletools\nimport zipfile\nfrom pathlib import Path\n\n"
 BATCHES = {
+    "01-ml-recap": (
+        {"task1-answer": _source(e01.threshold_by_accuracy, "fraud_threshold"),
+         "task2-answer": _source(e01.flag_nothing, "train_and_predict"),
+         "task3-answer": _source(e01.budget_from_scores, "budget_for_accuracy"),
+         "task4-answer": "def evade_linear(w, b, X, y, eps):\n    return X.copy()"},
+        {"task1-answer": _source(e01.threshold_by_cumulative_cost, "fraud_threshold"),
+         "task2-answer": _source(e01.threshold_from_legitimate_scores, "train_and_predict"),
+         "task3-answer": _source(e01.budget_by_bisection, "budget_for_accuracy"),
+         "task4-answer": _source(e01.evade_full_step, "evade_linear")}),
     "06-poisoning": (
         {"task1-answer": _source(e06.flips_random, "flip_to_target"),
          "task2-answer": "def craft_reports(X_campaign, X_ham, n_reports, spam_score):\n    return X_campaign[:n_reports]",
@@ -60,6 +72,9 @@ BATCHES = {
         {"task1-answer": _source(e08.steal_spreading, "steal_model"),
          "task2-answer": _source(e08.membership_median, "membership_scores"),
          "task3-answer": _source(e08.restrict_labels, "restrict_output")}),
+    "09-mitigations": (  # task 1 only: tasks 3 and 4 are a claim about a mitigation and a hand-graded diagnosis
+        {"task1-answer": _source(e09.ignore_the_filter, "adaptive_attack")},
+        {"task1-answer": _source(e09.hand_bpda, "adaptive_attack")}),
 }
 
 
