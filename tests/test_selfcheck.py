@@ -7,6 +7,7 @@ zero in the self-check as in cohort grading, with and without the sandbox.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -59,7 +60,7 @@ def test_the_notebooks_own_check_shells_out_to_course_check(tmp_path):
                          timeout=600, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "Grading the saved file" in res.stdout and f"Self-check of {path}" in res.stdout, res.stdout[-2000:]
-    assert "Score: 0 / 10" in res.stdout, res.stdout[-2000:]
+    assert re.search(r"Score: 0 / \d+ ", res.stdout), res.stdout[-2000:]
     assert (ROOT / "solutions").exists()
 
 
