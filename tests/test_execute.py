@@ -16,8 +16,14 @@ def _stderr_or_errors(nb):
     return bad
 
 
+# A cell's timeout well above any cell's run time (the longest takes under a minute): twice in this project's runs a
+# lesson sat for 570-590 s with its kernel and nbclient both idle, then finished; the cause is not found (see the
+# README, Tests). A stall then costs time, not a false failure; a real hang still fails.
+CELL_TIMEOUT = 1200
+
+
 @pytest.mark.parametrize("path", lesson_paths() + solution_paths(), ids=lambda p: p.name)
 def test_notebook_executes_offline_without_stderr(path):
-    nb, seconds = bench.execute(path)
+    nb, seconds = bench.execute(path, timeout=CELL_TIMEOUT)
     assert not _stderr_or_errors(nb), f"{path.name}: errors or stderr output {_stderr_or_errors(nb)}"
     print(f"{path.name}: {seconds:.1f} s")
