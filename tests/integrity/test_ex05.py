@@ -115,6 +115,6 @@ def test_course_grade_with_a_private_seed(tmp_path):
     require("bwrap")
     mixed = submission(A, {"task1-answer": UNTIL_BLOCKED_SOURCE, "task2-answer": HELPER_PROFIT, "task3-answer": SORTED_REVIEW})
     got = grade_batch(A, {"grace": mixed}, tmp_path, seed=90210)["grace"]
-    scores = {g: t["score"] for g, t in got.tests.items()}
+    scores = {g: t["score"] for g, t in got.tests.items() if g.startswith("task")}  # not the prediction
     assert scores == {"task1-make-it-pass": 4, "task2-profit": 0, "task3-review-threshold": 4}, \
         {g: t["messages"][-1] for g, t in got.tests.items()}
