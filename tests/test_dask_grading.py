@@ -12,12 +12,19 @@ import time
 
 import nbformat
 import pytest
-from conftest import ensure_extra, require
+from conftest import ROOT, ensure_extra, require
 from test_grade import BLANK, from_solution
 
 from course.grader import cohort
 
 A = "01-ml-recap"
+
+
+def _auto_points() -> float:
+    """The solution's full auto-graded score: the points of the test cells (not of the hand-graded answers)."""
+    nb = nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4)
+    return sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
 
 
 @pytest.mark.slow
@@ -32,7 +39,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(tmp_path, mon
     for i in range(4):
         name = f"learner{i}"
         nbformat.write(from_solution() if i % 2 == 0 else BLANK, subs / f"{name}.ipynb")
-        expected[name] = 10.0 if i % 2 == 0 else 0.0
+        expected[name] = _auto_points() if i % 2 == 0 else 0.0
     recorded = []
     real_record = cohort.record_judged
 
