@@ -31,6 +31,9 @@ def main() -> None:
         print(f"[start-server] course copied into ~/my-work: {counts or 'up to date'}", file=sys.stderr)
     except Exception as e:  # noqa: BLE001 - a failed copy must not keep the person out of their server
         print(f"[start-server] could not update ~/my-work from {repo}: {type(e).__name__}: {e}", file=sys.stderr)
+    # The learner's own files (saved predictions, the mental-model check's answers) go to ~/my-work, not beside the
+    # shared course, which the learner cannot write to: the kernels inherit this variable.
+    os.environ["COURSE_WORKSPACE"] = str(Path.home() / "my-work")
     singleuser = os.environ.get("AML_HUB_SINGLEUSER") or str(Path(sys.executable).with_name("jupyterhub-singleuser"))
     os.execv(singleuser, [singleuser, *sys.argv[1:]])
 
