@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course.checks import get
-from course.checks.feedback import Checker
 from course.checks.poisoning import find_case
 from course.science import poisoning
+
+from .common import verdict_at
 
 A = "06-poisoning"
 SEEDS = range(20)
@@ -16,13 +16,7 @@ SEEDS = range(20)
 
 def verdict(task, answer, seed):
     """The check of one task at one seed, as grading runs it (hidden data)."""
-    from course.checks import CheckFailed
-
-    t = get(f"{A}/{task}")
-    try:
-        return t.fn(answer, seed, Checker(t.id, t.misconceptions, True))
-    except CheckFailed as e:
-        return e.verdict
+    return verdict_at(f"{A}/{task}", answer, seed)
 
 
 # ---------------------------------------------------------------- task 1: flip-to-target

@@ -11,20 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course.checks import CheckFailed, get
-from course.checks.feedback import Checker
 from course.science import supply_chain as sc
+
+from .common import verdict_at
 
 A = "07-backdoors-supply-chain"
 SEEDS = range(20)
 
 
 def verdict(task, answer, seed, hidden=True):
-    t = get(f"{A}/{task}")
-    try:
-        return t.fn(answer, seed, Checker(t.id, t.misconceptions, hidden))
-    except CheckFailed as e:
-        return e.verdict
+    """The check of one task at one seed, as grading runs it (hidden data unless said)."""
+    return verdict_at(f"{A}/{task}", answer, seed, hidden)
 
 
 # ---------------------------------------------------------------- task 1: backdoor-report
