@@ -210,7 +210,8 @@ def test_regrading_is_stable_and_resumable(tmp_path):
     again = cohort.grade(A, subs, course_dir=course_dir, progress=False)
     assert len(first.graded) == 2 and not again.graded and sorted(again.skipped) == ["alice", "bob"]
     forced = cohort.grade(A, subs, course_dir=course_dir, progress=False, force=True)
-    assert {r.student: r.score for r in forced.graded} == {r.student: r.score for r in first.graded} == {"alice": FULL, "bob": 0.0}
+    assert {r.student: r.score for r in forced.graded} == {r.student: r.score for r in first.graded} == {"alice": FULL, "bob": 0.0}, \
+        [(r.student, r.flags, [t["messages"] for t in r.tests.values()]) for r in forced.graded]
     csv_text = (course_dir / "reports" / A / "scores.csv").read_text()
     assert csv_text.splitlines()[0].startswith("student,prediction-check,task1-fraud-report")  # issue 14 first
     assert (course_dir / "reports" / A / "feedback" / "alice.html").exists()

@@ -5,7 +5,8 @@
 - cohort grading (`course grade`): `submissions` (find and name them, against a roster), `integrity`
   (near-copies, on normalised syntax trees), `cohort` (prepare, run, judge, record), `dask_grading`
   (the same on Dask workers, this process the one writer), `sandbox`
-  (the isolation) with `runner` (what runs inside it) and its protocol
+  (the isolation), `kernels` (the kernel servers it starts, reused) with `kernel` (what runs inside:
+  one forked kernel per submission) and its protocol
   (`protocol`: plain data only; `remote`: services kept on the trusted side), `results` (one
   file per learner) and `report` (scores, flags, the misconception report).
 

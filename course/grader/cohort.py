@@ -7,7 +7,8 @@ For every submission:
    duplicated or re-pointed test cells change nothing), the learner's answer cells and added cells are kept,
    and each test cell is replaced by an *export* cell that only remembers the learner's answer. Hidden tests
    never leave the grading process. Tampering is detected and flagged.
-2. **Run (untrusted, `course.grader.sandbox`).** The rebuilt notebook runs in a sandbox (`course.grader.runner`): no network,
+2. **Run (untrusted, `course.grader.sandbox`).** The rebuilt notebook runs in a fresh kernel process forked for it by a
+   kernel server in a sandbox (`course.grader.kernels`, `course.grader.kernel`), in namespaces of its own: no network,
    a scratch folder holding only that notebook, limits on time, CPU, memory, processes and output.
 3. **Judge (trusted).** The grading process calls the same checks as the notebook's test cells
    (`course.checks`), visible and hidden, with the instructor's grading seed. A function answer is called in
@@ -31,7 +32,7 @@ import os
 import queue
 import re
 import shutil
-import sys
+import socket
 import tempfile
 import threading
 import time
@@ -171,79 +172,101 @@ def prepare(source: Source, submitted) -> tuple:
 
 # --------------------------------------------------------------------------- the sandboxed run
 class SandboxSession:
-    """One submission's runner in the sandbox, spoken to over its stdin/stdout."""
+    """One submission's kernel, forked by a kernel server in its sandbox (`course.grader.kernels`), spoken to
+    over a socket of its own."""
 
-    def __init__(self, sandbox: Sandbox, scratch: Path, notebook_name: str):
+    def __init__(self, sandbox: Sandbox, server, scratch: Path, notebook_name: str, code_cells: int):
         self.limits = sandbox.limits
-        env = {
-            "PATH": str(Path(sys.executable).parent) + os.pathsep + "/usr/bin:/bin",
-            "HOME": str(scratch), "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
-            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "SECML_HOME_DIR": str(scratch / ".secml"), "JUPYTER_RUNTIME_DIR": str(scratch / ".jupyter"),
-            "JUPYTER_DATA_DIR": str(scratch / ".jupyter-data"), "IPYTHONDIR": str(scratch / ".ipython"),
-            "MPLCONFIGDIR": str(scratch / ".mpl"), "XDG_CACHE_HOME": str(scratch / ".cache"),  # font caches too
-            "COURSE_NO_SELF_CHECK": "1", "NBGRADER_EXECUTION": "autograde",
-            "PYTHONDONTWRITEBYTECODE": "1", "COURSE_RPC_DIR": str(scratch / ".rpc"),
-        }
-        if os.environ.get("PYTHONPATH"):  # the tests' offline guard, for instance
-            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
+        self.server, self.code_cells = server, code_cells
+        self.deadline = time.monotonic() + self.limits.wall_seconds
         (scratch / ".rpc").mkdir(exist_ok=True)
         os.chmod(scratch / ".rpc", 0o777)
-        self.server = remote.Server(scratch / ".rpc")  # services (prediction APIs) stay on this side
-        self.run = sandbox.start(scratch, [sys.executable, "-m", "course.grader.runner"], env)
+        self.services = remote.Server(scratch / ".rpc")  # services (prediction APIs) stay on this side
+        self.scratch = scratch
         self.lines: "queue.Queue" = queue.Queue()
-        self.stderr_tail = []
-        threading.Thread(target=self._read, args=(self.run.proc.stdout,), daemon=True).start()
-        threading.Thread(target=self._drain, args=(self.run.proc.stderr,), daemon=True).start()
+        self.stopped = ""
+        self.received = 0
         self._next = 0
-        spec = {"notebook": notebook_name, "cell_timeout": self.limits.cell_seconds, "output_bytes": self.limits.output_bytes}
-        self._write(spec)
+        spec = {"notebook": notebook_name, "cell_timeout": self.limits.cell_seconds, "output_bytes": self.limits.output_bytes,
+                "tmp_bytes": min(self.limits.file_bytes * 4, 1024 * 2**20),
+                "limits": {"cpu_seconds": self.limits.cpu_seconds, "address_space_bytes": self.limits.address_space_bytes,
+                           "file_bytes": self.limits.file_bytes}}
+        self.sock = server.start_kernel(scratch, spec)
+        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self, stream):
+    def _read(self):
         cap = self.limits.output_bytes * 16
-        for raw in iter(lambda: stream.readline(cap + 1), b""):
-            self.lines.put(raw)
+        stream = self.sock.makefile("rb")
+        try:
+            for raw in iter(lambda: stream.readline(cap + 1), b""):
+                self.lines.put(raw)
+        except OSError:
+            pass
         self.lines.put(None)
-
-    def _drain(self, stream):
-        kept = 0
-        for raw in iter(lambda: stream.read(65536), b""):
-            if kept < 20000:
-                self.stderr_tail.append(raw[: 20000 - kept].decode("utf-8", "replace"))
-                kept += len(raw)
 
     def _write(self, obj):
         try:
-            self.run.proc.stdin.write((json.dumps(obj) + "\n").encode())
-            self.run.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
+            self.sock.sendall((json.dumps(obj) + "\n").encode())
+        except OSError:
             pass
 
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
     def receive(self):
-        """The next message from the runner, or None when it is gone or the wall-clock limit passed."""
+        """The next message from the kernel, or None when it is gone or the wall-clock limit passed."""
         while True:
-            left = self.run.remaining()
+            left = self.remaining()
             if left <= 0:
+                self.stopped = self.stopped or "time"
                 return None
             try:
                 raw = self.lines.get(timeout=min(left, 5))
             except queue.Empty:
-                if self.run.proc.poll() is not None and self.lines.empty():
-                    return None
                 continue
             if raw is None:
+                self.lines.put(None)  # gone for good: every later receive says so too
+                self.stopped = self.stopped or "gone"
                 return None
             try:
                 return json.loads(raw.decode("utf-8", "replace"))
             except json.JSONDecodeError:
                 continue  # not a protocol line: ignore it
 
+    def executed(self):
+        """The cells as they ran: {"event": "executed", "cells": [...], "kernel_alive", "timings"}, or None when
+        the kernel never ran a cell. A kernel that dies mid-notebook gives its cell "dead" and the rest "not-run"."""
+        cells, timings, alive = [], {}, True
+        while True:
+            msg = self.receive()
+            if msg is None or msg.get("event") == "stopped":
+                alive = False
+                if msg is not None:
+                    self.stopped = "runaway"
+                break
+            if msg.get("event") == "cell" and msg.get("index") == len(cells):
+                cells.append({k: msg.get(k) for k in ("index", "status", "ename", "evalue", "outputs")})
+            elif msg.get("event") == "executed":
+                timings = msg.get("timings") or {}
+                break
+        self.received = len(cells)
+        if not alive:
+            if len(cells) < self.code_cells:
+                status = "timeout" if self.stopped in ("time", "runaway") else "dead"
+                cells.append({"index": len(cells), "status": status, "ename": "", "evalue": "", "outputs": []})
+            while len(cells) < self.code_cells:
+                cells.append({"index": len(cells), "status": "not-run", "ename": "", "evalue": "", "outputs": []})
+        return {"event": "executed", "cells": cells, "kernel_alive": alive, "timings": timings}
+
+    def server_gone(self) -> bool:
+        return bool(self.server.broken) or self.server.run.proc.poll() is not None
+
     def request(self, op: str, task: str, args=None, **extra):
         self._next += 1
         rid = self._next
         msg = {"op": op, "id": rid, "task": task, **extra}
         if args is not None:
-            msg["args"] = protocol.encode(list(args), remote=self.server.register, files=remote.send_file)
+            msg["args"] = protocol.encode(list(args), remote=self.services.register, files=remote.send_file)
         self._write(msg)
         try:
             while True:
@@ -253,16 +276,27 @@ class SandboxSession:
                 if reply.get("id") == rid:
                     return reply
         finally:
-            self.server.forget_all()  # a service lives for one call only
+            self.services.forget_all()  # a service lives for one call only
 
-    def close(self):
-        self.server.close()
+    def oom_killed(self) -> bool:
+        return self.server.oom_since_start()
+
+    def stderr_tail(self) -> str:
+        try:
+            return (self.scratch / ".stderr").read_text(errors="replace")[-300:].strip()
+        except OSError:
+            return ""
+
+    def close(self) -> bool:
+        """Stop the kernel and everything it started; True when the server can take the next submission."""
+        self.services.close()
         self._write({"op": "quit"})
         try:
-            self.run.proc.wait(timeout=5)
-        except Exception:  # noqa: BLE001
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
             pass
-        self.run.kill()
+        self.sock.close()
+        return self.server.finish_kernel()
 
 
 class Unanswered(NotImplementedError):
@@ -646,6 +680,7 @@ class Judged:
     phases: dict
     repaired: dict
     note: str = ""
+    isolation: str = ""  # how this submission's kernel was kept apart from the others (a protection to report)
 
     @property
     def score(self) -> float:
@@ -660,20 +695,38 @@ class Judged:
         return nbformat.reads(json.dumps(self.repaired), as_version=4)
 
 
-def run_and_judge(source: Source, submitted_nb, sandbox: Sandbox, flags=(), scratch_root: Path | None = None) -> Judged:
-    """Run one notebook in a fresh sandbox and kernel, and judge it on this (trusted) side. Records nothing.
+def preload(source: Source) -> tuple:
+    """The modules the kernel server imports once for this assignment: what its released cells import."""
+    from course.grader import kernel
+
+    return tuple(kernel.preload_list(c.source for c in source.release.cells if c.cell_type == "code"))
+
+
+def kernel_isolation(server) -> str:
+    """The protection the kernel server adds, in words (for the reports)."""
+    if server.isolation == "namespaces":
+        return ("kernel: a fresh process per submission, forked in its own user, mount, PID and IPC namespaces "
+                "(fresh /tmp and /dev/shm, other submissions' folders hidden, no capabilities)")
+    if server.sandbox.bwrap:
+        return f"kernel: a fresh process in a bubblewrap sandbox of its own per submission ({server.why})"
+    return "kernel: a fresh process per submission, forked in its own session (no namespaces without bubblewrap)"
+
+
+def run_and_judge(source: Source, submitted_nb, sandbox: Sandbox, flags=()) -> Judged:
+    """Run one notebook in a fresh kernel in its own sandbox, and judge it on this (trusted) side. Records nothing.
 
     `submitted_nb` is the learner's notebook as read (None when unreadable). `course grade`, `course check`
     and a Dask worker all come through here, so that the three give the same verdicts.
     """
+    from course.grader import kernels
+
     start = time.perf_counter()
     phases = {}
     flags = list(flags)
-    with tempfile.TemporaryDirectory(prefix="course-grade-", dir=scratch_root) as tmp_name:
-        scratch = Path(tmp_name) / "sandbox"
-        scratch.mkdir()
-        executed, values, session, ran_cells, answer_errors, wrong = None, {}, None, [], {}, ""
-        repaired_nb = copy.deepcopy(source.release)  # recorded as the blank release when unreadable
+    executed, values, session, ran_cells, answer_errors, wrong = None, {}, None, [], {}, ""
+    repaired_nb = copy.deepcopy(source.release)  # recorded as the blank release when unreadable
+    server, scratch, healthy, isolation = None, None, True, ""
+    try:
         if submitted_nb is not None:
             run_nb, repaired_nb, prep_flags = prepare(source, submitted_nb)
             wrong = wrong_assignment(source, submitted_nb)
@@ -681,28 +734,39 @@ def run_and_judge(source: Source, submitted_nb, sandbox: Sandbox, flags=(), scra
                 flags.append(f"{wrong} ({len(prep_flags)} cell-level differences not listed)")
             else:
                 flags += prep_flags
-            nbformat.write(run_nb, scratch / "submission.ipynb")
-            if sandbox.bwrap:
-                os.chmod(scratch, 0o777)  # uid 65534 in the sandbox writes here
-            session = SandboxSession(sandbox, scratch, "submission.ipynb")
-            executed = session.receive()
-            phases["run"] = round(time.perf_counter() - start, 2)
-            for k, v in ((executed or {}).get("timings") or {}).items():  # the runner's own account (untrusted)
-                if isinstance(v, (int, float)) and k in ("imports", "kernel_start", "cells"):
-                    phases[f"run_{k}"] = float(v)
-            if executed is None or executed.get("event") != "executed":
-                flags.append(_why_stopped(session))
-                executed = None
-            else:
+            code_cells = [x for x in run_nb.cells if x.cell_type == "code"]
+            phases["run_prepare"] = round(time.perf_counter() - start, 3)
+            try:
+                acquired = time.perf_counter()
+                server = kernels.POOL.acquire(sandbox, preload(source))
+                phases["run_server"] = round(time.perf_counter() - acquired, 3)  # > 0 only when a server started
+                scratch = server.new_scratch()
+                isolation = kernel_isolation(server)
+                nbformat.write(run_nb, scratch / "submission.ipynb")
+                session = SandboxSession(sandbox, server, scratch, "submission.ipynb", len(code_cells))
+            except kernels.ServerBroken as e:
+                healthy = False
+                flags.append(f"the notebook could not be run: {e}")
+            if session is not None:
+                executed = session.executed()
+                phases["run"] = round(time.perf_counter() - start, 2)
+                for k, v in (executed.get("timings") or {}).items():  # the kernel's own account (untrusted)
+                    if isinstance(v, (int, float)) and k in ("fork", "kernel_start", "cells"):
+                        phases[f"run_{k}"] = float(v)
+                if session.stopped == "time":
+                    flags.append(f"stopped at the wall-clock limit of {sandbox.limits.wall_seconds:g} s")
+                if session.received == 0 and session.stopped == "gone":
+                    flags.append(_why_stopped(session))
+                    executed = None
+            if executed is not None:
                 for c in executed["cells"]:
-                    if c["status"] == "timeout" or c.get("ename") == "KeyboardInterrupt":
-                        flags.append(f"cell {c['index'] + 1} timed out after {sandbox.limits.cell_seconds} s (interrupted)")
+                    if c["status"] == "timeout" or c.get("ename") in ("KeyboardInterrupt", "CellTimeout"):
+                        extra = " and was stopped" if session.stopped == "runaway" and c is executed["cells"][-1] else ""
+                        flags.append(f"cell {c['index'] + 1} timed out after {sandbox.limits.cell_seconds} s (interrupted{extra})")
                     elif c["status"] == "dead":
                         flags.append(f"the kernel died in cell {c['index'] + 1} (exit, crash or memory limit); later cells did not run")
-                    elif c["status"].startswith("runner-error"):
-                        flags.append(f"cell {c['index'] + 1}: {c['status']}")
                 answer_ids = {_meta(c).get("grade_id") for c in source.notebook.cells if _meta(c).get("solution")}
-                for c, nc in zip(executed["cells"], [x for x in run_nb.cells if x.cell_type == "code"]):
+                for c, nc in zip(executed["cells"], code_cells):
                     gid = nc.metadata.get("course_grade_id", "")
                     ran_cells.append({"grade_id": gid, "source": nc.source, "status": c["status"],
                                       "outputs": without_system_noise(c["outputs"])})
@@ -720,12 +784,18 @@ def run_and_judge(source: Source, submitted_nb, sandbox: Sandbox, flags=(), scra
                             values[task_id] = json.loads(reply["result"])
         finally:
             if session is not None:
-                if session.run.proc.poll() is not None and executed is not None and session.run.oom_killed():
+                if session.stopped and executed is not None and session.oom_killed():
                     flags.append("the sandbox hit its memory limit")
-                session.close()
+                healthy = session.close() and healthy
         phases["judge"] = round(time.perf_counter() - judged, 2)
+    finally:
+        if server is not None:
+            kernels.POOL.release(server, healthy)
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     judged_nb = Judged(tests, flags, ran_cells, values, phases, json.loads(nbformat.writes(repaired_nb)))
     judged_nb.note = _feedback_note(judged_nb.score, judged_nb.max_score, flags, sandbox)
+    judged_nb.isolation = isolation
     return judged_nb
 
 
@@ -759,9 +829,10 @@ def record_judged(sub: submissions.Submission, source: Source, judged: Judged, s
                       {"tests": judged.tests, "cells": judged.cells, "note": judged.note}, Path(tmp), sub.timestamp,
                       judged.flags)
     phases = {**judged.phases, "record": round(time.perf_counter() - recorded, 2)}
+    protections = sandbox_protections + ([judged.isolation] if judged.isolation else [])
     return Result(sub.student, assignment, judged.score, judged.max_score, judged.tests, judged.flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                  sandbox_protections, round(seconds + phases["record"], 2), str(html) if html.exists() else "",
+                  protections, round(seconds + phases["record"], 2), str(html) if html.exists() else "",
                   judged.values, phases, identity(sub), public_seed_used())
 
 
@@ -835,14 +906,12 @@ def wrong_assignment(source: Source, submitted_nb) -> str:
 
 
 def _why_stopped(session: SandboxSession) -> str:
-    proc = session.run.proc
-    if session.run.remaining() <= 0:
+    if session.remaining() <= 0:
         return f"stopped at the wall-clock limit of {session.limits.wall_seconds:g} s"
-    if session.run.oom_killed():
+    if session.oom_killed():
         return "the sandbox hit its memory limit"
-    code = proc.poll()
-    tail = "".join(session.stderr_tail)[-300:].strip()
-    return f"the notebook could not be run (sandbox exit code {code}){': ' + tail if tail else ''}"
+    tail = session.stderr_tail()
+    return f"the notebook could not be run (its kernel stopped before the first cell){': ' + tail if tail else ''}"
 
 
 def _feedback_note(score, max_score, flags, sandbox) -> str:
@@ -967,6 +1036,7 @@ def save_result(b: Batch, res: Result) -> None:
 def finish(b: Batch, graded: list, protections: list, missing_protections: list) -> Summary:
     """The summary, and every report written from the result files (the one writer does this)."""
     out_dir = b.course_dir / "reports" / b.source.assignment
+    protections = list(protections) + sorted({p for r in graded for p in (r.protections or []) if p.startswith("kernel:")})
     summary = Summary(b.source.assignment, graded, b.skipped, [(str(p), why) for p, why in b.found.unrecognised],
                       protections, missing_protections, out_dir, round(time.perf_counter() - b.start, 2),
                       b.found.unmatched, b.found.missing, b.found.layout, public_seed_used())
@@ -986,7 +1056,9 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
     sandbox = sandbox or Sandbox(limits or Limits())
     with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir) as b:
         graded = []
-        n_workers = max(1, workers or os.cpu_count() or 1)
+        # one more than the cores: the grading process judges and records beside the sandboxes, and a
+        # submission stuck in a cell until its time limit should not leave a core idle
+        n_workers = max(1, workers or (os.cpu_count() or 1) + 1)
         # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
         with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
             futures = {pool.submit(grade_one, sub, b.source, sandbox, b.course_dir): sub for sub in b.todo}

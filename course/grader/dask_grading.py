@@ -65,7 +65,7 @@ def grade_remote(assignment: str, notebook_text: str | None, flags: list, seed: 
 
     with threadpool_limits(1):
         judged = cohort.run_and_judge(_source(assignment), nb, sandbox, flags)
-    return {"judged": {k: getattr(judged, k) for k in ("tests", "flags", "cells", "values", "phases", "repaired", "note")},
+    return {"judged": {k: getattr(judged, k) for k in ("tests", "flags", "cells", "values", "phases", "repaired", "note", "isolation")},
             "protections": sandbox.protections, "seed_fingerprint": cohort.seed_fingerprint(),
             "seconds": round(time.perf_counter() - start, 2), "worker": os.uname().nodename + f":{os.getpid()}"}
 

@@ -134,7 +134,7 @@ class Sandbox:
         cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--setenv", "HOME", str(scratch)]
         return cmd + list(argv)
 
-    def start(self, scratch: Path, argv: list, env: dict) -> "Running":
+    def start(self, scratch: Path, argv: list, env: dict, pass_fds=()) -> "Running":
         cgroup = make_cgroup(self.limits, self.cgroup_version) if self.cgroups else None
         limits = self.limits
 
@@ -156,6 +156,7 @@ class Sandbox:
         proc = subprocess.Popen(
             self.command(scratch, argv), cwd=scratch, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, preexec_fn=preexec if os.name == "posix" else None, close_fds=True,
+            pass_fds=tuple(pass_fds),
         )
         return Running(proc, cgroup, time.monotonic() + limits.wall_seconds)
 
@@ -204,22 +205,26 @@ class Running:
             except OSError:
                 pass
 
-    def oom_killed(self) -> bool:
+    def oom_count(self) -> int:
+        """How often the sandbox's memory limit was hit so far (its cgroup's counter; 0 without cgroups)."""
         for path in self.cgroup or []:
             events = path / "memory.events"  # cgroup v2
             if events.exists():
                 try:
                     counts = dict(line.split() for line in events.read_text().splitlines() if len(line.split()) == 2)
-                    return int(counts.get("oom_kill", 0)) > 0 or int(counts.get("oom", 0)) > 0
+                    return int(counts.get("oom_kill", 0)) + int(counts.get("oom", 0))
                 except (OSError, ValueError):
-                    return False
+                    return 0
             f = path / "memory.failcnt"
             if f.exists():
                 try:
-                    return int(f.read_text().strip() or 0) > 0
+                    return int(f.read_text().strip() or 0)
                 except (OSError, ValueError):
-                    return False
-        return False
+                    return 0
+        return 0
+
+    def oom_killed(self) -> bool:
+        return self.oom_count() > 0
 
 
 def cgroup_version(root: Path | None = None) -> int:

@@ -154,6 +154,9 @@ def check(notebook, *, seed: int | None = None) -> CheckResult:
         sandbox, why = sandbox_for_check()
         judged = cohort.run_and_judge(source, nb, sandbox)
     finally:
+        from course.grader import kernels
+
+        kernels.POOL.close()  # one notebook: its kernel server is not kept for another
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
