@@ -16,8 +16,9 @@ For every submission:
    a value answer comes back as plain data. So nothing the learner's code does inside its kernel (redefined
    asserts, patched numpy or course, objects equal to everything, an early exit) can change a verdict.
 4. **Record (trusted, one at a time).** nbgrader's own autograde runs on the submission with the verdicts
-   injected instead of executing anything, so the gradebook, formgrader and `nbgrader export` work as usual;
-   then nbgrader's feedback (hidden tests cleared). A result file per learner makes reruns skip finished work.
+   injected instead of executing anything, so the gradebook, formgrader and `nbgrader export` work as usual.
+   At the end of the run, nbgrader's feedback pages (hidden tests cleared), in one nbgrader run for all.
+   A result file per learner makes reruns skip finished work.
 """
 from __future__ import annotations
 
@@ -600,7 +601,8 @@ def register_assignment(course_dir: Path, assignment: str) -> None:
 
 def record(course_dir: Path, assignment: str, student: str, submitted_nb, verdicts: dict, tmp: Path,
            timestamp: str = "", flags=()) -> Path:
-    """Write the submission into nbgrader's autograded/, feedback/ and gradebook; returns the feedback HTML.
+    """Write the submission into nbgrader's autograded/ and gradebook; returns where its feedback page will be
+    (`write_feedback` writes the pages, for a whole run at once).
 
     nbgrader's autograde reads the rebuilt notebook from a scratch `submitted` folder, with the learner's
     `timestamp.txt` when there is one (so the gradebook has the submission time and nbgrader's late
@@ -623,13 +625,53 @@ def record(course_dir: Path, assignment: str, student: str, submitted_nb, verdic
             result = api.autograde(assignment, student, force=True, create=True)
         nbcourse.result_or_raise(result, f"record {student}'s grades", log.getvalue())
         set_flagged(course_dir, assignment, student, bool(flags))
-        with nbcourse.quiet_env() as log:
-            result = api.generate_feedback(assignment, student, force=True)
-        nbcourse.result_or_raise(result, f"write {student}'s feedback", log.getvalue())
-    html = course_dir / "feedback" / student / assignment / f"{assignment}.html"
-    if html.exists():
-        html.write_text(offline_feedback(html.read_text(encoding="utf-8")), encoding="utf-8")
-    return html
+    return feedback_path(course_dir, assignment, student)
+
+
+def feedback_path(course_dir: Path, assignment: str, student: str) -> Path:
+    return course_dir / "feedback" / student / assignment / f"{assignment}.html"
+
+
+def write_feedback(course_dir: Path, assignment: str, students) -> dict:
+    """nbgrader's feedback pages for these learners: student -> path, or -> "error: ..." when nbgrader failed.
+
+    One nbgrader run for all of them (its HTML template is compiled once, not once per learner: that was
+    half of the time recording took); if that run fails, one run per learner, so that one broken page
+    costs only that learner's.
+    """
+    students = sorted(set(students))
+    autograded = course_dir / "autograded"
+    done = {p.name for p in autograded.iterdir() if (p / assignment).is_dir()} if autograded.is_dir() else set()
+    students = [s for s in students if s in done]
+    if not students:
+        return {}
+    out = {}
+
+    def run(student_glob: str, exclude: list):
+        with _NBGRADER_LOCK:
+            api = _autograde_api(course_dir)
+            api.coursedir.student_id_exclude = ",".join(exclude)
+            with nbcourse.quiet_env() as log:
+                result = api.generate_feedback(assignment, student_glob, force=True)
+            nbcourse.result_or_raise(result, "write the feedback", log.getvalue())
+
+    try:
+        run("*", sorted(done - set(students)))
+        batch_error = ""
+    except nbcourse.GradingError as e:
+        batch_error = str(e)
+    for student in students:
+        if batch_error:
+            try:
+                run(student, [])
+            except nbcourse.GradingError as e:
+                out[student] = f"error: {str(e)[:300]}"
+                continue
+        html = feedback_path(course_dir, assignment, student)
+        if html.exists():
+            html.write_text(offline_feedback(html.read_text(encoding="utf-8")), encoding="utf-8")
+            out[student] = str(html)
+    return out
 
 
 def set_flagged(course_dir: Path, assignment: str, student: str, flagged: bool) -> None:
@@ -825,14 +867,14 @@ def record_judged(sub: submissions.Submission, source: Source, judged: Judged, s
     if sub.path.is_file():
         shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
     with tempfile.TemporaryDirectory(prefix="course-record-") as tmp:
-        html = record(course_dir, assignment, sub.student, judged.notebook(),
+        record(course_dir, assignment, sub.student, judged.notebook(),
                       {"tests": judged.tests, "cells": judged.cells, "note": judged.note}, Path(tmp), sub.timestamp,
                       judged.flags)
     phases = {**judged.phases, "record": round(time.perf_counter() - recorded, 2)}
     protections = sandbox_protections + ([judged.isolation] if judged.isolation else [])
     return Result(sub.student, assignment, judged.score, judged.max_score, judged.tests, judged.flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                  protections, round(seconds + phases["record"], 2), str(html) if html.exists() else "",
+                  protections, round(seconds + phases["record"], 2), "",  # the feedback page: written at the end (`finish`)
                   judged.values, phases, identity(sub), public_seed_used())
 
 
@@ -1037,6 +1079,21 @@ def finish(b: Batch, graded: list, protections: list, missing_protections: list)
     """The summary, and every report written from the result files (the one writer does this)."""
     out_dir = b.course_dir / "reports" / b.source.assignment
     protections = list(protections) + sorted({p for r in graded for p in (r.protections or []) if p.startswith("kernel:")})
+    # the feedback pages, for this run's learners and any an interrupted run left without one
+    missing = [s for s in b.skipped if not feedback_path(b.course_dir, b.source.assignment, s).exists()]
+    pages = write_feedback(b.course_dir, b.source.assignment, [r.student for r in graded] + missing)
+    for r in graded:
+        page = pages.get(r.student, "")
+        if page.startswith("error: "):
+            r.flags.append(f"no feedback page: {page[7:]}")
+        r.feedback = page if page and not page.startswith("error: ") else ""
+        save_result(b, r)
+    for student in missing:
+        f = b.results_dir / f"{student}.json"
+        if pages.get(student, "").startswith("/") and f.exists():
+            data = json.loads(f.read_text())
+            data["feedback"] = pages[student]
+            atomic_write(f, json.dumps(data, indent=1))
     summary = Summary(b.source.assignment, graded, b.skipped, [(str(p), why) for p, why in b.found.unrecognised],
                       protections, missing_protections, out_dir, round(time.perf_counter() - b.start, 2),
                       b.found.unmatched, b.found.missing, b.found.layout, public_seed_used())
