@@ -49,6 +49,9 @@ except FileNotFoundError:
     pass
 print('FOUND', found)
 print('PID', os.getpid())
+import course.checks
+keys = os.path.join(os.path.dirname(course.checks.__file__), 'keys')
+print('KEYS', sorted(os.listdir(keys)) if os.path.isdir(keys) else 'absent')
 print('SCRATCHES', sorted(glob.glob(os.path.join(os.path.dirname(os.getcwd()), 's-*'))))
 """
 
@@ -90,6 +93,7 @@ def test_nothing_of_one_kernel_reaches_the_next(server):
     assert "FOUND []" in out, f"the second kernel found what the first left behind: {out}"
     assert "PID 1" in out, f"each kernel is PID 1 of its own namespace, so what it starts dies with it: {out}"
     assert "SCRATCHES []" in out, f"the other submissions' folders are hidden: {out}"
+    assert "KEYS []" in out or "KEYS absent" in out, f"the answer keys are not in the kernel's view: {out}"
     assert not (second_scratch / "left-in-work.txt").exists()
 
 
@@ -113,7 +117,7 @@ def test_without_nested_namespaces_each_submission_gets_its_own_sandbox(monkeypa
     s = kernels.KernelServer(sandbox, ())
     try:
         assert s.isolation == "fork" and not s.reusable
-        cell, _ = _run(s, sandbox, "print('ran')")
-        assert cell["status"] == "ok" and "ran" in _text(cell)
+        cell, scratch = _run(s, sandbox, "import os\nprint('ran', os.path.exists(os.environ['COURSE_RPC_DIR']), os.getcwd())")
+        assert cell["status"] == "ok" and f"ran True {scratch}" in _text(cell), _text(cell)
     finally:
         s.close()

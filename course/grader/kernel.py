@@ -344,9 +344,17 @@ def _mount(src, target, fstype, flags, data=None) -> None:
     _check(ctypes, libc.mount(enc(src), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
-def enter_namespaces(scratch: str, work: str, root: str, tmp_bytes: int) -> None:
+def _under(path: str, folder: str) -> bool:
+    return (path.rstrip("/") + "/").startswith(folder.rstrip("/") + "/")
+
+
+def enter_namespaces(scratch: str, work: str, root: str, tmp_bytes: int, keep=()) -> None:
     """New user, mount, PID and IPC namespaces; a fresh /tmp and /dev/shm; `scratch` bound at `work`, and the
-    other scratch folders (under `root`) hidden. The next fork is PID 1 of the new PID namespace."""
+    other scratch folders (under `root`) hidden. The next fork is PID 1 of the new PID namespace.
+
+    `keep`: the read-only folders of the interpreter, the environment and the course package; those that
+    lie under /tmp (a checkout in /tmp, say) are bound again over the fresh /tmp, with what is mounted in them.
+    """
     ctypes, libc = _libc()
     uid, gid = os.geteuid(), os.getegid()
     _check(ctypes, libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC), "unshare")
@@ -354,10 +362,15 @@ def enter_namespaces(scratch: str, work: str, root: str, tmp_bytes: int) -> None
         with open(f"/proc/self/{name}", "w") as f:
             f.write(text)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+    fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)  # opened in the new mount namespace, as binds require
+    kept = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in keep if _under(p, "/tmp") and os.path.isdir(p)}
     _mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={tmp_bytes},mode=1777")
     if not (root + "/").startswith("/tmp/"):
         _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path, kfd in sorted(kept.items()):
+        os.makedirs(path, exist_ok=True)
+        _mount(f"/proc/self/fd/{kfd}", path, None, MS_BIND | MS_REC)  # read-only as it was (mount flags are copied)
+        os.close(kfd)
     os.makedirs(work, exist_ok=True)
     _mount(f"/proc/self/fd/{fd}", work, None, MS_BIND)
     os.close(fd)
@@ -385,7 +398,7 @@ def _prctl(option: int, value: int) -> None:
     libc.prctl(option, value, 0, 0, 0)
 
 
-def namespaces_work(root: str, work: str) -> str:
+def namespaces_work(root: str, work: str, keep=()) -> str:
     """"" when a forked child can enter its own namespaces here; otherwise why not."""
     probe = os.path.join(root, "probe")
     os.makedirs(probe, exist_ok=True)
@@ -393,12 +406,13 @@ def namespaces_work(root: str, work: str) -> str:
     if pid == 0:
         code = 1
         try:
-            enter_namespaces(probe, work, root, 2**20)
+            enter_namespaces(probe, work, root, 2**20, keep)
             g = os.fork()
             if g == 0:
                 try:
                     drop_privileges()
-                    os._exit(0 if os.getpid() == 1 and os.path.isdir(work) else 2)
+                    seen = os.getpid() == 1 and os.path.isdir(work) and all(os.path.isdir(p) for p in keep)
+                    os._exit(0 if seen else 2)  # the environment's folders are still there for lazy imports
                 finally:
                     os._exit(3)
             code = os.waitstatus_to_exitcode(os.waitpid(g, 0)[1])
@@ -473,7 +487,8 @@ def _fork_kernel(spec: dict, chan_fd: int, ctl_fd: int, mode: str, root: str, wo
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         if mode == "namespaces":
-            enter_namespaces(os.path.join(root, spec["scratch"]), work, root, int(spec.get("tmp_bytes", 256 * 2**20)))
+            enter_namespaces(os.path.join(root, spec["scratch"]), work, root, int(spec.get("tmp_bytes", 256 * 2**20)),
+                             spec.get("keep", ()))
             g = os.fork()
             if g == 0:
                 os.close(w)
@@ -490,8 +505,11 @@ def _fork_kernel(spec: dict, chan_fd: int, ctl_fd: int, mode: str, root: str, wo
             _, status = os.waitpid(g, 0)
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF)
         os.setsid()
-        os.chdir(os.path.join(root, spec["scratch"]))
-        _kernel_main(chan_fd, spec, os.path.join(root, spec["scratch"]))
+        own = os.path.join(root, spec["scratch"])
+        for name, value in list(os.environ.items()):  # HOME, the services' folder, caches: the submission's own
+            if value == work or value.startswith(work + "/"):
+                os.environ[name] = own + value[len(work):]
+        _kernel_main(chan_fd, spec, own)
     except BaseException:  # noqa: BLE001
         os._exit(1)
 
@@ -526,7 +544,7 @@ def serve(ctl_fd: int) -> int:
     mode = hello.get("isolation", "namespaces")
     why = ""
     if mode == "namespaces":
-        why = namespaces_work(root, work)
+        why = namespaces_work(root, work, hello.get("keep", ()))
         if why:
             mode = "fork"
     dirs = sorted(os.path.relpath(os.path.join(d, n), work) for d, ns, _ in os.walk(work) for n in ns)
@@ -542,7 +560,7 @@ def serve(ctl_fd: int) -> int:
             for fd in fds:
                 os.close(fd)
             continue
-        spec = {**cmd, "dirs": dirs, "forked": time.perf_counter()}
+        spec = {**cmd, "dirs": dirs, "keep": hello.get("keep", []), "forked": time.perf_counter()}
         pid, gone = _fork_kernel(spec, fds[0], ctl_fd, mode, root, work)
         os.close(fds[0])
         while True:

@@ -76,7 +76,10 @@ class KernelServer:
         self.stderr = []
         threading.Thread(target=self._drain, daemon=True).start()
         isolation = "namespaces" if NAMESPACES and sandbox.bwrap and sys.platform.startswith("linux") else "fork"
-        self._send({"root": str(self.root), "work": str(self.work), "preload": list(preload), "isolation": isolation})
+        from course.grader.sandbox import python_roots
+
+        self._send({"root": str(self.root), "work": str(self.work), "preload": list(preload), "isolation": isolation,
+                    "keep": [str(p) for p in python_roots()]})
         ready = self._receive(START_SECONDS)
         if not ready or ready.get("event") != "ready":
             tail = "".join(self.stderr)[-300:].strip()

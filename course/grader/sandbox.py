@@ -48,7 +48,7 @@ _PROBED: dict = {}  # bubblewrap's path -> "" or why it does not work here
 KEYS = Path(__file__).resolve().parent.parent / "checks" / "keys"  # never mounted in the sandbox
 
 
-def _python_roots() -> list:
+def python_roots() -> list:
     """Folders the interpreter and the environment live in (read-only in the sandbox)."""
     roots = {Path(sys.prefix), Path(sys.base_prefix), Path(os.path.realpath(sys.executable)).parent.parent}
     import course
@@ -128,7 +128,7 @@ class Sandbox:
         for f in ("/etc/passwd", "/etc/group", "/etc/nsswitch.conf", "/etc/hosts", "/etc/localtime"):
             if Path(f).exists():
                 cmd += ["--ro-bind", f, f]
-        for root in _python_roots():
+        for root in python_roots():
             cmd += ["--ro-bind", str(root), str(root)]
         cmd += ["--tmpfs", str(KEYS)]  # the answer keys: an empty folder in the sandbox
         cmd += ["--bind", str(scratch), str(scratch), "--chdir", str(scratch), "--setenv", "HOME", str(scratch)]
