@@ -134,9 +134,8 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
         start, wall0 = time.perf_counter(), time.time()
         summary = cohort.grade(assignment, tmp / "submitted", course_dir=course_dir, workers=workers, sandbox=sandbox, progress=False)
         parallel = time.perf_counter() - start
-        results = course_dir / "reports" / assignment / "results"
-        # when the last submission without the hanging cell was recorded (its result file's time)
-        others_done = max((results / f"{k}.json").stat().st_mtime for k, v in kinds.items() if v != "timeout") - wall0
+        # when the last submission without the hanging cell was recorded
+        others_done = max(r.phases.get("recorded_at", 0) for r in summary.graded if kinds[r.student] != "timeout") - wall0
         scores = {}
         for r in summary.graded:
             scores.setdefault(kinds[r.student], []).append(r.score)
@@ -146,8 +145,9 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
         "without_the_hanging_submission": {
             "nbgrader_s": round(nbgrader_without_hang, 1), "course_grade_s": round(others_done, 1),
             "speedup": round(nbgrader_without_hang / others_done, 2),
-            "note": "course grade: from the start of the batch until the last result without the hanging cell was "
-                    "written (the hanging one still running); nbgrader: the sum of its other autograde calls"},
+            "note": "course grade: from the start of the batch until the last submission without the hanging cell was "
+                    "recorded in the gradebook (its feedback page may come later); nbgrader: the sum of its other "
+                    "autograde calls"},
         "per_submission_nbgrader_s": round(sequential / n, 2), "per_submission_course_grade_s": round(parallel / n, 2),
         "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
                          for k in ("run", "run_prepare", "run_server", "run_fork", "run_kernel_start", "run_cells", "judge",

@@ -870,7 +870,7 @@ def record_judged(sub: submissions.Submission, source: Source, judged: Judged, s
         record(course_dir, assignment, sub.student, judged.notebook(),
                       {"tests": judged.tests, "cells": judged.cells, "note": judged.note}, Path(tmp), sub.timestamp,
                       judged.flags)
-    phases = {**judged.phases, "record": round(time.perf_counter() - recorded, 2)}
+    phases = {**judged.phases, "record": round(time.perf_counter() - recorded, 2), "recorded_at": round(time.time(), 2)}
     protections = sandbox_protections + ([judged.isolation] if judged.isolation else [])
     return Result(sub.student, assignment, judged.score, judged.max_score, judged.tests, judged.flags, sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
@@ -1075,19 +1075,26 @@ def save_result(b: Batch, res: Result) -> None:
     atomic_write(b.results_dir / f"{res.student}.json", json.dumps(asdict(res), indent=1))
 
 
-def finish(b: Batch, graded: list, protections: list, missing_protections: list) -> Summary:
-    """The summary, and every report written from the result files (the one writer does this)."""
-    out_dir = b.course_dir / "reports" / b.source.assignment
-    protections = list(protections) + sorted({p for r in graded for p in (r.protections or []) if p.startswith("kernel:")})
-    # the feedback pages, for this run's learners and any an interrupted run left without one
-    missing = [s for s in b.skipped if not feedback_path(b.course_dir, b.source.assignment, s).exists()]
-    pages = write_feedback(b.course_dir, b.source.assignment, [r.student for r in graded] + missing)
-    for r in graded:
+def add_feedback(b: Batch, results: list, others=()) -> dict:
+    """Write the feedback pages of these results (and of `others`, by name) and save the results with them."""
+    pages = write_feedback(b.course_dir, b.source.assignment, [r.student for r in results] + list(others))
+    for r in results:
         page = pages.get(r.student, "")
         if page.startswith("error: "):
             r.flags.append(f"no feedback page: {page[7:]}")
         r.feedback = page if page and not page.startswith("error: ") else ""
+        r.phases["feedback_at"] = round(time.time(), 2)
         save_result(b, r)
+    return pages
+
+
+def finish(b: Batch, graded: list, protections: list, missing_protections: list) -> Summary:
+    """The summary, and every report written from the result files (the one writer does this)."""
+    out_dir = b.course_dir / "reports" / b.source.assignment
+    protections = list(protections) + sorted({p for r in graded for p in (r.protections or []) if p.startswith("kernel:")})
+    # the feedback pages, for this run's learners still without one and any an interrupted run left without one
+    missing = [s for s in b.skipped if not feedback_path(b.course_dir, b.source.assignment, s).exists()]
+    pages = add_feedback(b, [r for r in graded if not r.feedback], missing)
     for student in missing:
         f = b.results_dir / f"{student}.json"
         if pages.get(student, "").startswith("/") and f.exists():
@@ -1112,7 +1119,7 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
 
     sandbox = sandbox or Sandbox(limits or Limits())
     with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir) as b:
-        graded = []
+        graded, waiting = [], []
         # one more than the cores: the grading process judges and records beside the sandboxes, and a
         # submission stuck in a cell until its time limit should not leave a core idle
         n_workers = max(1, workers or (os.cpu_count() or 1) + 1)
@@ -1128,4 +1135,8 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
                     res = failed_result(sub, b.source, e, sandbox.protections)
                 save_result(b, res)
                 graded.append(res)
+                waiting.append(res)
+                if len(futures) - len(graded) < n_workers:  # a worker is idle: write the pages of those done
+                    add_feedback(b, waiting)
+                    waiting = []
     return finish(b, graded, sandbox.protections, sandbox.missing)
