@@ -235,8 +235,8 @@ class SandboxSession:
                 continue  # not a protocol line: ignore it
 
     def executed(self):
-        """The cells as they ran: {"event": "executed", "cells": [...], "kernel_alive", "timings"}, or None when
-        the kernel never ran a cell. A kernel that dies mid-notebook gives its cell "dead" and the rest "not-run"."""
+        """The cells as they ran: {"event": "executed", "cells": [...], "kernel_alive", "timings"}. A kernel that
+        dies mid-notebook gives its cell "dead" and the rest "not-run"; `received` counts the cells it reported."""
         cells, timings, alive = [], {}, True
         while True:
             msg = self.receive()
@@ -258,9 +258,6 @@ class SandboxSession:
             while len(cells) < self.code_cells:
                 cells.append({"index": len(cells), "status": "not-run", "ename": "", "evalue": "", "outputs": []})
         return {"event": "executed", "cells": cells, "kernel_alive": alive, "timings": timings}
-
-    def server_gone(self) -> bool:
-        return bool(self.server.broken) or self.server.run.proc.poll() is not None
 
     def request(self, op: str, task: str, args=None, **extra):
         self._next += 1

@@ -474,7 +474,7 @@ def _kernel_main(chan_fd: int, spec: dict, work: str) -> None:
         os._exit(code)
 
 
-def _fork_kernel(spec: dict, chan_fd: int, ctl_fd: int, mode: str, root: str, work: str) -> tuple:
+def _fork_kernel(spec: dict, chan_fd: int, mode: str, root: str, work: str) -> tuple:
     """(pid to signal, read end that closes when the kernel is gone)."""
     r, w = os.pipe()
     pid = os.fork()
@@ -561,7 +561,7 @@ def serve(ctl_fd: int) -> int:
                 os.close(fd)
             continue
         spec = {**cmd, "dirs": dirs, "keep": hello.get("keep", []), "forked": time.perf_counter()}
-        pid, gone = _fork_kernel(spec, fds[0], ctl_fd, mode, root, work)
+        pid, gone = _fork_kernel(spec, fds[0], mode, root, work)
         os.close(fds[0])
         while True:
             ready, _, _ = select.select([ctl, gone], [], [])

@@ -26,7 +26,7 @@ import time
 import uuid
 from pathlib import Path
 
-from course.grader.sandbox import Sandbox
+from course.grader.sandbox import Sandbox, python_roots
 
 START_SECONDS = 180  # importing the libraries on a loaded machine
 NAMESPACES = True  # ask the server to give each kernel namespaces of its own (False: plain forks, never reused in bubblewrap)
@@ -76,8 +76,6 @@ class KernelServer:
         self.stderr = []
         threading.Thread(target=self._drain, daemon=True).start()
         isolation = "namespaces" if NAMESPACES and sandbox.bwrap and sys.platform.startswith("linux") else "fork"
-        from course.grader.sandbox import python_roots
-
         self._send({"root": str(self.root), "work": str(self.work), "preload": list(preload), "isolation": isolation,
                     "keep": [str(p) for p in python_roots()]})
         ready = self._receive(START_SECONDS)
