@@ -43,9 +43,9 @@ def test_a_worker_killed_mid_run_loses_nothing_and_doubles_nothing(tmp_path, mon
     recorded = []
     real_record = cohort.record_judged
 
-    def counting(sub, *args, **kw):
-        recorded.append(sub.student)
-        return real_record(sub, *args, **kw)
+    def counting(items, *args, **kw):
+        recorded.extend(g.sub.student for g in items)
+        return real_record(items, *args, **kw)
 
     monkeypatch.setattr(cohort, "record_judged", counting)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,

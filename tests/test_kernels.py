@@ -121,3 +121,28 @@ def test_without_nested_namespaces_each_submission_gets_its_own_sandbox(monkeypa
         assert cell["status"] == "ok" and f"ran True {scratch}" in _text(cell), _text(cell)
     finally:
         s.close()
+
+
+def test_servers_started_ahead_outlive_the_thread_that_started_them_and_are_reused():
+    """`course grade` starts its kernel servers while it compares the copies (`Pool.warm`). bubblewrap's
+    --die-with-parent stops a sandbox when the *thread* that started it ends: a server warmed from a passing
+    thread was dead by the time a worker asked for it, and every worker started its own, 2 s each."""
+    require("bwrap")
+    sandbox = Sandbox(Limits(cell_seconds=20, wall_seconds=60))
+    if sandbox.probe():
+        pytest.skip(sandbox.probe())
+    pool = kernels.Pool()
+    try:
+        pool.warm(sandbox, ("numpy",), 1)
+        import threading
+        import time
+
+        threading.Thread(target=time.sleep, args=(0.1,)).start()  # threads come and go meanwhile
+        s = pool.acquire(sandbox, ("numpy",))  # waits for the warmed one
+        assert pool.all == [s], f"expected the warmed server to be handed out, not a second one: {pool.all}"
+        time.sleep(1.0)
+        assert s.run.proc.poll() is None, "the warmed server died (its starting thread ended?)"
+        cell, _ = _run(s, sandbox, "print(6 * 7)")
+        assert cell["status"] == "ok" and "42" in _text(cell), cell
+    finally:
+        pool.close()

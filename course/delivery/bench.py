@@ -151,7 +151,7 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
         "per_submission_nbgrader_s": round(sequential / n, 2), "per_submission_course_grade_s": round(parallel / n, 2),
         "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
                          for k in ("run", "run_prepare", "run_server", "run_fork", "run_kernel_start", "run_cells", "judge",
-                                   "record")},
+                                   "record", "record_batch")},
         "protections": summary.protections, "mean_score_by_kind": {k: round(sum(v) / len(v), 2) for k, v in scores.items()},
         "note": "nbgrader here runs unsandboxed and writes no feedback; course grade includes the sandbox, "
                 "the trusted checks, feedback HTML and reports",

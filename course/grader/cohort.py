@@ -15,10 +15,11 @@ For every submission:
    the sandbox on the inputs the check sends, and only its outputs come back, as plain data (`course.grader.protocol`);
    a value answer comes back as plain data. So nothing the learner's code does inside its kernel (redefined
    asserts, patched numpy or course, objects equal to everything, an early exit) can change a verdict.
-4. **Record (trusted, one at a time).** nbgrader's own autograde runs on the submission with the verdicts
+4. **Record (trusted, one writer).** nbgrader's own autograde runs on the submissions with the verdicts
    injected instead of executing anything, so the gradebook, formgrader and `nbgrader export` work as usual.
-   At the end of the run, nbgrader's feedback pages (hidden tests cleared), in one nbgrader run for all.
-   A result file per learner makes reruns skip finished work.
+   One writer thread does it (`Writer`), for whatever has been judged since its last nbgrader run, while the
+   workers go on; then nbgrader's feedback pages (hidden tests cleared), several learners per nbgrader run.
+   A result file per learner, written once it is in the gradebook, makes reruns skip finished work.
 """
 from __future__ import annotations
 
@@ -538,7 +539,8 @@ def _inject_class():
         verdicts_file = Unicode("").tag(config=True)
 
         def preprocess(self, nb, resources):
-            return with_verdicts(nb, json.loads(Path(self.verdicts_file).read_text())), resources
+            verdicts = json.loads(Path(self.verdicts_file).read_text())  # one file per batch: learner -> verdicts
+            return with_verdicts(nb, verdicts[resources["nbgrader"]["student"]]), resources
 
     return InjectVerdicts
 
@@ -574,7 +576,9 @@ def _autograde_api(course_dir: Path, verdicts_file: str = "", submitted_dir: str
         config.CourseDirectory.submitted_directory = submitted_dir
     inject = _inject_class()
     config.InjectVerdicts.verdicts_file = verdicts_file
-    config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties, pp.CheckCellMetadata]
+    # nbgrader's own list without Execute (the sandbox ran the cells) and without its second CheckCellMetadata:
+    # the first pass checked the metadata, and the injection changes outputs only (a fifth of recording's time)
+    config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties]
     config.GenerateFeedback.preprocessors = [*config.GenerateFeedback.get("preprocessors", []), mathml_preprocessor()]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
 
@@ -596,33 +600,63 @@ def register_assignment(course_dir: Path, assignment: str) -> None:
         nbcourse.result_or_raise(result, f"register {assignment} in the gradebook", log.getvalue())
 
 
-def record(course_dir: Path, assignment: str, student: str, submitted_nb, verdicts: dict, tmp: Path,
-           timestamp: str = "", flags=()) -> Path:
-    """Write the submission into nbgrader's autograded/ and gradebook; returns where its feedback page will be
-    (`write_feedback` writes the pages, for a whole run at once).
+@dataclass
+class Entry:
+    """One learner's submission as the writer records it: the repaired notebook with the trusted verdicts."""
 
-    nbgrader's autograde reads the rebuilt notebook from a scratch `submitted` folder, with the learner's
-    `timestamp.txt` when there is one (so the gradebook has the submission time and nbgrader's late
-    penalties work). The course's `submitted/` is never written: it is the instructor's input. A submission
-    with flags is marked `flagged` in the gradebook, which formgrader shows.
+    student: str
+    notebook: object  # nbformat notebook
+    verdicts: dict  # {"tests", "cells", "note"} (`with_verdicts`)
+    timestamp: str = ""
+    flagged: bool = False
+
+
+def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
+    """Write these submissions into nbgrader's autograded/ and gradebook: student -> "" when recorded, else why not.
+
+    One nbgrader autograde run for the whole batch (its converter, template and database set up once); if
+    that run fails, one run per learner, so that one notebook nbgrader cannot take costs only that learner.
+    nbgrader reads the rebuilt notebooks from a scratch `submitted` folder, with each learner's
+    `timestamp.txt` when there is one (so the gradebook has the submission time and nbgrader's late penalties
+    work). The course's `submitted/` is never written: it is the instructor's input. A submission with flags
+    is marked `flagged` in the gradebook, which formgrader shows. The feedback pages are `write_feedback`'s.
     """
+    if not entries:
+        return {}
     scratch = tmp / "nbgrader-submitted"
-    sub_dir = scratch / student / assignment
-    if sub_dir.exists():
-        shutil.rmtree(sub_dir)
-    sub_dir.mkdir(parents=True)
-    nbformat.write(submitted_nb, sub_dir / f"{assignment}.ipynb")
-    if timestamp:
-        (sub_dir / "timestamp.txt").write_text(timestamp)
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    for e in entries:
+        sub_dir = scratch / e.student / assignment
+        sub_dir.mkdir(parents=True)
+        nbformat.write(e.notebook, sub_dir / f"{assignment}.ipynb")
+        if e.timestamp:
+            (sub_dir / "timestamp.txt").write_text(e.timestamp)
     vfile = tmp / "verdicts.json"
-    vfile.write_text(json.dumps(verdicts))
-    with _NBGRADER_LOCK:
-        api = _autograde_api(course_dir, str(vfile), str(scratch))
-        with nbcourse.quiet_env() as log:
-            result = api.autograde(assignment, student, force=True, create=True)
-        nbcourse.result_or_raise(result, f"record {student}'s grades", log.getvalue())
-        set_flagged(course_dir, assignment, student, bool(flags))
-    return feedback_path(course_dir, assignment, student)
+    vfile.write_text(json.dumps({e.student: e.verdicts for e in entries}))
+
+    def run(student_glob: str):
+        with _NBGRADER_LOCK:
+            api = _autograde_api(course_dir, str(vfile), str(scratch))
+            with nbcourse.quiet_env() as log:
+                result = api.autograde(assignment, student_glob, force=True, create=True)
+            nbcourse.result_or_raise(result, f"record {student_glob if student_glob != '*' else 'the'} grades",
+                                     log.getvalue())
+
+    out = {e.student: "" for e in entries}
+    try:
+        run("*" if len(entries) > 1 else entries[0].student)
+    except nbcourse.GradingError as batch_error:
+        if len(entries) == 1:
+            out[entries[0].student] = str(batch_error)
+        else:
+            for e in entries:
+                try:
+                    run(e.student)
+                except nbcourse.GradingError as err:
+                    out[e.student] = str(err)
+    set_flagged(course_dir, assignment, {e.student: e.flagged for e in entries if not out[e.student]})
+    return out
 
 
 def feedback_path(course_dir: Path, assignment: str, student: str) -> Path:
@@ -671,14 +705,16 @@ def write_feedback(course_dir: Path, assignment: str, students) -> dict:
     return out
 
 
-def set_flagged(course_dir: Path, assignment: str, student: str, flagged: bool) -> None:
-    """nbgrader's own `flagged` mark on the submission's notebooks (formgrader lists flagged submissions)."""
+def set_flagged(course_dir: Path, assignment: str, flagged: dict) -> None:
+    """nbgrader's own `flagged` mark on these submissions' notebooks, {student: bool} (formgrader lists them)."""
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
-        sub = gb.find_submission(assignment, student)
-        for nb in sub.notebooks:
-            nb.flagged = flagged
+    if not flagged:
+        return
+    with _NBGRADER_LOCK, Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
+        for student, mark in flagged.items():
+            for nb in gb.find_submission(assignment, student).notebooks:
+                nb.flagged = mark
         gb.db.commit()
 
 
@@ -854,33 +890,145 @@ def read_submission(sub: submissions.Submission, flags: list):
         return None
 
 
-def record_judged(sub: submissions.Submission, source: Source, judged: Judged, sandbox_protections: list,
-                  course_dir: Path, seconds: float) -> Result:
-    """Record one judged submission: nbgrader's gradebook and feedback, the original kept (the one writer)."""
+@dataclass
+class Graded:
+    """One judged submission waiting for the writer: what it needs to record it and make the learner's result."""
+
+    sub: submissions.Submission
+    judged: Judged
+    protections: list  # the sandbox's
+    seconds: float  # reading, running and judging it
+    phases: dict = field(default_factory=dict)  # extra facts for the result's phases (the Dask worker's name)
+
+
+def record_judged(items: list, source: Source, course_dir: Path) -> list:
+    """Record judged submissions (the one writer): nbgrader's gradebook in one batch, the originals kept; a Result each.
+
+    A learner nbgrader could not record gets a result with score 0 and a "grading failed" flag, like any
+    submission whose grading broke: one broken submission never stops the batch.
+    """
     assignment = source.assignment
-    recorded = time.perf_counter()
+    started = time.perf_counter()
     originals = course_dir / "reports" / assignment / "originals"
     originals.mkdir(parents=True, exist_ok=True)
-    if sub.path.is_file():
-        shutil.copy(sub.path, originals / f"{sub.student}.ipynb")
+    for g in items:
+        if g.sub.path.is_file():
+            shutil.copy(g.sub.path, originals / f"{g.sub.student}.ipynb")
+    entries = [Entry(g.sub.student, g.judged.notebook(), {"tests": g.judged.tests, "cells": g.judged.cells,
+                                                            "note": g.judged.note}, g.sub.timestamp, bool(g.judged.flags))
+               for g in items]
     with tempfile.TemporaryDirectory(prefix="course-record-") as tmp:
-        record(course_dir, assignment, sub.student, judged.notebook(),
-                      {"tests": judged.tests, "cells": judged.cells, "note": judged.note}, Path(tmp), sub.timestamp,
-                      judged.flags)
-    phases = {**judged.phases, "record": round(time.perf_counter() - recorded, 2), "recorded_at": round(time.time(), 2)}
-    protections = sandbox_protections + ([judged.isolation] if judged.isolation else [])
-    return Result(sub.student, assignment, judged.score, judged.max_score, judged.tests, judged.flags, sub.found_as,
-                  _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__,
-                  protections, round(seconds + phases["record"], 2), "",  # the feedback page: written at the end (`finish`)
-                  judged.values, phases, identity(sub), public_seed_used())
+        errors = record(course_dir, assignment, entries, Path(tmp))
+    share = round((time.perf_counter() - started) / len(items), 2) if items else 0.0
+    out = []
+    for g in items:
+        if errors.get(g.sub.student):
+            out.append(failed_result(g.sub, source, nbcourse.GradingError(errors[g.sub.student]), g.protections))
+            continue
+        phases = {**g.judged.phases, **g.phases, "record": share, "record_batch": len(items),
+                  "recorded_at": round(time.time(), 2)}
+        protections = g.protections + ([g.judged.isolation] if g.judged.isolation else [])
+        out.append(Result(g.sub.student, assignment, g.judged.score, g.judged.max_score, g.judged.tests, g.judged.flags,
+                          g.sub.found_as, _sha(g.sub.path) if g.sub.path.exists() else "", seed_fingerprint(),
+                          course.__version__, protections, round(g.seconds + share, 2),
+                          "",  # the feedback page: written when the writer is idle, or at the end (`finish`)
+                          g.judged.values, phases, identity(g.sub), public_seed_used()))
+    return out
 
 
-def grade_one(sub: submissions.Submission, source: Source, sandbox: Sandbox, course_dir: Path) -> Result:
+class Writer:
+    """The one writer of a grading run, in a thread beside the grading: gradebook, result files, feedback pages.
+
+    Judged submissions are queued (`put`) and recorded in batches, one nbgrader run for up to `BATCH` learners.
+    The writer works when a core is free (`busy()` is false: fewer sandboxes running than cores, for instance
+    while a submission sits in a cell until its time limit, or once the last ones are running), and otherwise
+    only when `BATCH` submissions wait: the sandboxes come first, and the bookkeeping fills the time they
+    leave. Each result file is written once its submission is in the gradebook, so a run stopped part way
+    grades the unrecorded rest next time. Once `pages_now()` was called, the writer also writes feedback
+    pages when a core is free and there is nothing to record; `finish` writes the rest.
+
+    Its first job is to register the assignment in the gradebook (about 3 s of nbgrader). Every nbgrader call
+    of a run is made from this one thread: nbgrader changes the working folder of the whole process while it
+    converts, so two of its calls at once break each other (the grading threads use absolute paths only).
+    """
+
+    BATCH = 16  # learners per nbgrader run; also the backlog at which the writer works even when the cores are busy
+
+    def __init__(self, b: Batch, busy=None):
+        self.b = b
+        self.graded: list = []
+        self._busy = busy or (lambda: False)
+        self._queue: queue.Queue = queue.Queue()
+        self._pages = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="course-grade-writer", daemon=True)
+        self._thread.start()
+
+    def put(self, item: "Graded | Result") -> None:
+        """Queue a judged submission (recorded, then its result saved), or a finished Result (saved as it is)."""
+        if self._error is not None:
+            raise self._error  # e.g. nbgrader could not register the assignment: nothing can be recorded
+        self._queue.put(item)
+
+    def pages_now(self) -> None:
+        """Feedback pages may be written between recordings (not only at the end)."""
+        self._pages.set()
+
+    def close(self) -> list:
+        """Wait until everything queued is recorded; the results, in the order they were recorded."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.graded
+
+    def _run(self) -> None:
+        pending: list = []  # judged, not yet recorded
+        waiting: list = []  # recorded, their feedback pages not yet written
+        registered = closing = False
+        try:
+            while True:
+                items = []
+                with contextlib.suppress(queue.Empty):
+                    items.append(self._queue.get(timeout=0.2))
+                    while True:
+                        items.append(self._queue.get_nowait())
+                closing = closing or None in items
+                pending += [i for i in items if i is not None]
+                while True:
+                    free = closing or not self._busy()
+                    if not (free or len(pending) >= self.BATCH):
+                        break
+                    if not registered:
+                        register_assignment(self.b.course_dir, self.b.source.assignment)
+                        registered = True
+                    if not pending:
+                        break
+                    now, pending = pending[: self.BATCH], pending[self.BATCH:]
+                    ready = [i for i in now if isinstance(i, Result)]
+                    judged = [i for i in now if isinstance(i, Graded)]
+                    if judged:
+                        ready += record_judged(judged, self.b.source, self.b.course_dir)
+                    for res in ready:
+                        save_result(self.b, res)
+                        self.graded.append(res)
+                        waiting.append(res)
+                if closing and not pending:
+                    return  # the remaining pages: `finish`
+                if waiting and self._pages.is_set() and not self._busy() and self._queue.empty():
+                    add_feedback(self.b, waiting)
+                    waiting = []
+        except BaseException as e:  # noqa: BLE001 - reported by close(); what was not recorded has no result file
+            self._error = e
+
+
+def judge_one(sub: submissions.Submission, source: Source, sandbox: Sandbox) -> Graded:
+    """Read, run and judge one submission (a grading worker's part); the writer records it."""
     start = time.perf_counter()
     flags = submission_flags(source, sub)
     submitted_nb = read_submission(sub, flags)
     judged = run_and_judge(source, submitted_nb, sandbox, flags)
-    return record_judged(sub, source, judged, sandbox.protections, course_dir, time.perf_counter() - start)
+    return Graded(sub, judged, sandbox.protections, time.perf_counter() - start)
 
 
 def unchanged_answers(source: Source, submitted_nb) -> list:
@@ -1012,11 +1160,14 @@ class Batch:
 
 
 @contextlib.contextmanager
-def batch(assignment: str, source_path, *, roster=None, seed: int | None = None, force: bool = False, course_dir=None):
-    """Find the submissions, flag copies (once per cohort), register the assignment, and skip finished work.
+def batch(assignment: str, source_path, *, roster=None, seed: int | None = None, force: bool = False, course_dir=None,
+          on_todo=None):
+    """Find the submissions, skip finished work and flag copies (once per cohort). The writer registers the assignment.
 
     Resumable: a learner whose result file matches the submission, the grading seed and the course version
     is not graded again (unless `force`). Results under another grading seed are never mixed in.
+    `on_todo(source, todo)` is called as soon as the work is known, before the copies are compared (`grade`
+    starts its kernel servers then).
     """
     start = time.perf_counter()
     course_dir = Path(course_dir or ROOT).resolve()
@@ -1027,7 +1178,8 @@ def batch(assignment: str, source_path, *, roster=None, seed: int | None = None,
     results_dir = course_dir / "reports" / assignment / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-unpack-") as unpack:
-        found = submissions.discover(assignment, source_path, roster, Path(unpack))
+        # absolute paths: the writer's nbgrader calls change the working folder while the submissions are read
+        found = submissions.discover(assignment, Path(source_path).resolve(), roster, Path(unpack).resolve())
         fp = seed_fingerprint()
         refuse_other_seed(results_dir, fp)
         notebooks = {}
@@ -1036,16 +1188,17 @@ def batch(assignment: str, source_path, *, roster=None, seed: int | None = None,
                 notebooks[sub.student] = nbcourse.read_notebook(sub.path)
             except nbcourse.GradingError:
                 notebooks[sub.student] = None
-        copies = integrity.flags(source, notebooks)  # once per cohort: every pair of learners
-        for sub in found.submissions:
-            sub.notes += copies.get(sub.student, [])
-        register_assignment(course_dir, assignment)
         todo, skipped = [], []
         for sub in found.submissions:
             if not force and is_done(results_dir / f"{sub.student}.json", sub, fp):
                 skipped.append(sub.student)
             else:
                 todo.append(sub)
+        if on_todo is not None:
+            on_todo(source, todo)
+        copies = integrity.flags(source, notebooks)  # once per cohort: every pair of learners
+        for sub in found.submissions:
+            sub.notes += copies.get(sub.student, [])
         yield Batch(source, found, todo, skipped, results_dir, course_dir, start)
 
 
@@ -1114,26 +1267,41 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
     from threadpoolctl import threadpool_limits
     from tqdm.auto import tqdm
 
+    from course.grader import kernels
+
     sandbox = sandbox or Sandbox(limits or Limits())
-    with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir) as b:
-        graded, waiting = [], []
-        # one more than the cores: the grading process judges and records beside the sandboxes, and a
-        # submission stuck in a cell until its time limit should not leave a core idle
-        n_workers = max(1, workers or (os.cpu_count() or 1) + 1)
+    # one more than the cores: the grading process judges and records beside the sandboxes, and a
+    # submission stuck in a cell until its time limit should not leave a core idle
+    n_workers = max(1, workers or (os.cpu_count() or 1) + 1)
+
+    def start_servers(source, todo):  # the kernel servers import the libraries while the copies are compared
+        kernels.POOL.warm(sandbox, preload(source), min(n_workers, len(todo)))
+
+    running, lock = [0], threading.Lock()
+
+    def judge(sub, source):
+        with lock:
+            running[0] += 1
+        try:
+            return judge_one(sub, source, sandbox)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir,
+               on_todo=start_servers) as b:
+        writer = Writer(b, busy=lambda: running[0] >= (os.cpu_count() or 1))
+        writer.pages_now()
         # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
         with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
-            futures = {pool.submit(grade_one, sub, b.source, sandbox, b.course_dir): sub for sub in b.todo}
+            futures = {pool.submit(judge, sub, b.source): sub for sub in b.todo}
             for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
                             disable=not progress):
                 sub = futures[fut]
                 try:
-                    res = fut.result()
+                    done = fut.result()
                 except Exception as e:  # noqa: BLE001 - one broken submission never stops the batch
-                    res = failed_result(sub, b.source, e, sandbox.protections)
-                save_result(b, res)
-                graded.append(res)
-                waiting.append(res)
-                if len(futures) - len(graded) < n_workers:  # a worker is idle: write the pages of those done
-                    add_feedback(b, waiting)
-                    waiting = []
+                    done = failed_result(sub, b.source, e, sandbox.protections)
+                writer.put(done)
+        graded = writer.close()
     return finish(b, graded, sandbox.protections, sandbox.missing)

@@ -8,10 +8,11 @@ The same grading as `course grade` on one machine (`course.grader.cohort`), spre
   sandbox is shared between learners. A worker whose bubblewrap does not work refuses the task (unless the
   instructor allowed the weaker isolation), so a misconfigured node never grades unsandboxed quietly.
 - **One writer owns the gradebook and the reports.** Only this process (the Dask client) records: nbgrader's
-  gradebook, feedback, the result files and the reports, one submission at a time, as results come in.
+  gradebook, feedback, the result files and the reports (`cohort.Writer`, a thread that records whatever has
+  arrived in one nbgrader run while this process goes on collecting results).
 - **Resumable, and never recorded twice.** A learner whose result file matches the submission, the seed and
   the course version is skipped (`cohort.batch`). Each task has a key made of the learner and the
-  submission's digest; the writer records a key at most once, however often Dask reran its task (a worker
+  submission's digest; the writer is handed a key at most once, however often Dask reran its task (a worker
   that dies mid-run has its tasks rerun elsewhere). A task that could not finish leaves no result file, so
   the next run grades it.
 
@@ -113,12 +114,13 @@ def grade(assignment: str, source_path, *, scheduler: str = "local", client=None
                 subs[key] = sub
                 futures.append(client.submit(grade_remote, assignment, text, flags, seed_value, _limits_dict(limits),
                                              allow_weak, course.__version__, key=key, pure=False))
-            graded, recorded, protections, lost = [], set(), [], []
+            writer = cohort.Writer(b)
+            handed, protections, lost = set(), [], []
             for fut in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment} on Dask",
                             disable=not progress):
                 key = fut.key
                 sub = subs[key]
-                if key in recorded:
+                if key in handed:
                     continue  # a rerun task's second result: recorded once only
                 try:
                     out = fut.result()
@@ -130,13 +132,11 @@ def grade(assignment: str, source_path, *, scheduler: str = "local", client=None
                 if out["seed_fingerprint"] != fingerprint:
                     lost.append((sub.student, "the worker graded under another grading seed"))
                     continue
-                judged = cohort.Judged(**out["judged"])
-                res = cohort.record_judged(sub, b.source, judged, out["protections"], b.course_dir, out["seconds"])
-                res.phases["worker"] = out["worker"]
-                cohort.save_result(b, res)
-                recorded.add(key)
-                graded.append(res)
+                writer.put(cohort.Graded(sub, cohort.Judged(**out["judged"]), out["protections"], out["seconds"],
+                                         {"worker": out["worker"]}))
+                handed.add(key)
                 protections = protections or out["protections"]
+            graded = writer.close()
             weak = [] if any("bubblewrap" in p for p in protections) else \
                 ["no bubblewrap on the workers: learner code ran as the workers' user (--allow-weak-sandbox)"]
             summary = cohort.finish(b, graded, protections, weak if graded else [])

@@ -14,6 +14,7 @@ when it dies: `--die-with-parent`).
 from __future__ import annotations
 
 import atexit
+import concurrent.futures as cf
 import json
 import os
 import select
@@ -191,7 +192,9 @@ class Pool:
 
     def __init__(self):
         self.idle: dict = {}
-        self.lock = threading.Lock()
+        self.warming: dict = {}  # key -> servers starting in the background (`warm`)
+        self.starter = None  # the threads that start them
+        self.cond = threading.Condition()
         self.all: list = []
 
     @staticmethod
@@ -199,31 +202,65 @@ class Pool:
         return (sandbox.bwrap, sandbox.cgroups, tuple(sorted(vars(sandbox.limits).items())), preload,
                 os.environ.get("PYTHONPATH", ""))
 
+    def warm(self, sandbox: Sandbox, preload: tuple, n: int) -> None:
+        """Start n servers in the background, while the grader does its own preparation; `acquire` waits for them.
+
+        They are started from threads that live as long as the pool: bubblewrap's --die-with-parent stops a
+        sandbox when the thread that started it ends, not only the process.
+        """
+        k = self.key(sandbox, preload)
+
+        def start():
+            try:
+                server = KernelServer(sandbox, preload)
+            except Exception:  # noqa: BLE001 - `acquire` starts one itself and reports why it cannot
+                server = None
+            with self.cond:
+                self.warming[k] -= 1
+                if server is not None:
+                    self.all.append(server)
+                    self.idle.setdefault(k, []).append(server)
+                self.cond.notify_all()
+
+        with self.cond:
+            self.warming[k] = self.warming.get(k, 0) + n
+            if self.starter is None:
+                self.starter = cf.ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                                     thread_name_prefix="course-kernel-server")
+        for _ in range(n):
+            self.starter.submit(start)
+
     def acquire(self, sandbox: Sandbox, preload: tuple) -> KernelServer:
         k = self.key(sandbox, preload)
-        with self.lock:
-            while self.idle.get(k):
-                server = self.idle[k].pop()
-                if not server.broken and server.run.proc.poll() is None:
-                    return server
-                server.close()
+        with self.cond:
+            while True:
+                while self.idle.get(k):
+                    server = self.idle[k].pop()
+                    if not server.broken and server.run.proc.poll() is None:
+                        return server
+                    server.close()
+                if not self.warming.get(k):
+                    break
+                self.cond.wait()  # a server being started in the background is nearly there
         server = KernelServer(sandbox, preload)
-        with self.lock:
+        with self.cond:
             self.all.append(server)
         return server
 
     def release(self, server: KernelServer, healthy: bool = True) -> None:
         if healthy and server.reusable and not server.broken and server.run.proc.poll() is None:
-            with self.lock:
+            with self.cond:
                 self.idle.setdefault(self.key(server.sandbox, server.preload), []).append(server)
+                self.cond.notify_all()
             return
         server.close()
-        with self.lock:
+        with self.cond:
             if server in self.all:
                 self.all.remove(server)
 
     def close(self) -> None:
-        with self.lock:
+        with self.cond:
+            self.cond.wait_for(lambda: not any(self.warming.values()), timeout=START_SECONDS)
             servers, self.all, self.idle = list(self.all), [], {}
         for s in servers:
             s.close()

@@ -20,6 +20,7 @@ runs as the grading user and can read and write what that user can. `course grad
 from __future__ import annotations
 
 import os
+import resource  # here, not in the child after fork: an import there can deadlock on a lock another thread held
 import shutil
 import signal
 import subprocess
@@ -143,8 +144,6 @@ class Sandbox:
             if cgroup:
                 for path in cgroup:
                     (path / "cgroup.procs").write_text(str(os.getpid()))
-            import resource
-
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
             resource.setrlimit(resource.RLIMIT_AS, (limits.address_space_bytes, limits.address_space_bytes))
             resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_bytes, limits.file_bytes))
