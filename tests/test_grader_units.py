@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import nbformat
 import pytest
@@ -176,3 +177,36 @@ def test_a_released_placeholder_is_not_attempted_not_a_belief():
     assert cohort.unchanged_answers(source, blank), "every answer cell of the blank is the released stub"
     answered = _answers(blank, {"task1-answer": 'threat_kinds = {"T1": "evasion"}'})
     assert not any("T1" in s and "evasion" in s for s in cohort.unchanged_answers(source, answered))
+
+
+def test_what_broke_a_grading_run_is_graded_again_and_inputs_that_broke_it_no_longer_do(tmp_path):
+    """Found by an instructor's probe: a lone surrogate printed by a correct solution made nbgrader fail (score 0,
+    kept for good because a failed result counted as done); JSON that is not a notebook crashed the whole run;
+    a display call with a non-text PNG killed the learner's kernel."""
+    import hashlib
+
+    from course.grader import cohort, kernel
+    from course.grader.course_dir import GradingError, read_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('\\ud800')")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="\ud800 left\n")]
+    safe = nbformat.from_dict(cohort.utf8_safe(nb))
+    nbformat.write(safe, tmp_path / "safe.ipynb")  # raised UnicodeEncodeError before
+    assert "\ufffd left" in safe.cells[0].outputs[0]["text"]
+    path = tmp_path / "sub.ipynb"
+    path.write_text("{}")
+    sub = SimpleNamespace(path=path)
+    result = tmp_path / "r.json"
+    fp = cohort.seed_fingerprint()
+    base = {"submission_sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "seed_fingerprint": fp,
+            "course_version": __import__("course").__version__}
+    result.write_text(json.dumps({**base, "flags": []}))
+    assert cohort.is_done(result, sub, fp)
+    result.write_text(json.dumps({**base, "flags": ["grading failed: GradingError: nbgrader could not record"]}))
+    assert not cohort.is_done(result, sub, fp), "a failed grading is no grade: the next run must try again"
+    for text in ("[1, 2]", '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}'):
+        (tmp_path / "odd.ipynb").write_text(text)
+        with pytest.raises(GradingError, match="not a readable notebook"):
+            read_notebook(tmp_path / "odd.ipynb")
+    kept = kernel.safe_outputs([{"output_type": "display_data", "data": {"image/png": 12345, "text/plain": "x"}}], 10000)
+    assert kept == [{"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}}]

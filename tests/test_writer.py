@@ -4,7 +4,8 @@
   only its learner.
 - The writer leaves the cores to the sandboxes: while every core runs a submission it records only once a
   full batch waits, and it catches up as soon as a core is free.
-- A writer that cannot register the assignment stops the run with nbgrader's reason.
+- A writer that cannot register the assignment stops the run with nbgrader's reason, before much is judged.
+- Ctrl-C stops the run at once and keeps what was judged.
 """
 from __future__ import annotations
 
@@ -92,7 +93,9 @@ def test_the_writer_leaves_the_cores_to_the_sandboxes_and_catches_up_when_one_is
     for i in range(3):
         writer.put(_graded(f"l{i}"))
     time.sleep(1.0)
-    assert calls == [], f"expected nothing recorded while every core runs a submission and 3 wait; saw {calls}"
+    assert calls == ["register"], (
+        f"expected the assignment registered at once, and nothing recorded while every core runs a submission "
+        f"and 3 wait; saw {calls}")
     for i in range(3, cohort.Writer.BATCH):
         writer.put(_graded(f"l{i}"))
     assert _until(lambda: cohort.Writer.BATCH in calls), (
@@ -115,11 +118,42 @@ def test_a_writer_that_cannot_register_stops_the_run_with_the_reason(tmp_path, m
 
     monkeypatch.setattr(cohort, "register_assignment", refuse)
     writer = cohort.Writer(_batch(tmp_path))
-    writer.put(_graded("ann"))
     with pytest.raises(nbcourse.GradingError, match="database is locked"):
-        for _ in range(100):  # the next submission handed over after the writer stopped raises its reason
+        for _ in range(40):  # registration is its first job: within 2 s a submission handed over raises its reason
             writer.put(_graded("bob"))
             time.sleep(0.05)
     with pytest.raises(nbcourse.GradingError):
         writer.close()
     assert not list(Path(tmp_path).glob("results/*.json")), "nothing recorded, so no result file says otherwise"
+
+
+def test_ctrl_c_stops_the_run_now_and_keeps_what_was_judged(tmp_path, monkeypatch):
+    """A KeyboardInterrupt in the grading loop: the submissions not started are left for the next run (before,
+    the thread pool's exit went on grading every one of them), and those judged are recorded."""
+    from course.grader import kernels
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("a", "b", "c", "d-stop", "e", "f"):
+        nbformat.write(BLANK, subs / f"{name}.ipynb")
+    judged = []
+
+    def fake_judge(sub, source, sandbox):
+        judged.append(sub.student)
+        if sub.student == "d-stop":
+            raise KeyboardInterrupt
+        time.sleep(0.5)
+        return _graded(sub.student)
+
+    monkeypatch.setattr(cohort, "judge_one", fake_judge)
+    monkeypatch.setattr(kernels.POOL, "warm", lambda *a: None)
+    monkeypatch.setattr(cohort, "register_assignment", lambda *a: None)
+    monkeypatch.setattr(cohort, "record_judged", lambda items, *a: [_result(g.sub.student) for g in items])
+    monkeypatch.setattr(cohort, "add_feedback", lambda *a, **k: {})
+    with pytest.raises(KeyboardInterrupt):
+        cohort.grade(A, subs, course_dir=tmp_path / "course", workers=1, seed=1, progress=False)
+    # "e" may have started before the interrupt reached the loop (it then finishes); "f" must never start
+    assert judged[:4] == ["a", "b", "c", "d-stop"] and "f" not in judged, (
+        f"expected grading to stop at the interrupt, the submission running finishing; judged {judged}")
+    saved = sorted(p.stem for p in (tmp_path / "course" / "reports" / A / "results").glob("*.json"))
+    assert saved == sorted(set(judged) - {"d-stop"}), f"expected every submission judged recorded; saw {saved}"

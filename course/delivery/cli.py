@@ -74,6 +74,12 @@ def _grade(args) -> int:
             print("course grade: refusing to run untrusted code without bubblewrap; install it (Debian/Ubuntu: "
                   "apt install bubblewrap) or pass --allow-weak-sandbox to accept the weaker isolation", file=sys.stderr)
             return 3
+    import signal
+
+    def stop(signum, frame):  # SIGTERM (a scheduler, `kill`) stops like Ctrl-C: recorded work kept, sandboxes cleaned up
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         if args.scheduler:
             try:
@@ -95,6 +101,10 @@ def _grade(args) -> int:
     except (course_dir.GradingError, KeyError, ValueError) as e:
         print(f"course grade: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("course grade: interrupted. What was recorded is kept; run the same command again to grade the rest "
+              "(finished learners are skipped).", file=sys.stderr)
+        return 130
     print(f"graded {len(summary.graded)} submission(s) of {summary.assignment} in {summary.seconds:.1f} s"
           f" ({len(summary.skipped)} unchanged since the last run, not regraded)")
     for r in sorted(summary.graded, key=lambda r: r.student):

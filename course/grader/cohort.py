@@ -35,6 +35,7 @@ import queue
 import re
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -56,6 +57,7 @@ from course.ground.misconceptions import MISCONCEPTIONS
 ROOT = nbcourse.ROOT
 CHECK_CALL = re.compile(r"""check\(\s*["']([^"']+)["']\s*,""")
 BLANK_ERRORS = {"NotImplementedError"}
+FAILED = "grading failed"  # the flag of a submission whose grading broke: graded again by the next run
 
 
 # --------------------------------------------------------------------------- the instructor's source
@@ -890,6 +892,19 @@ def read_submission(sub: submissions.Submission, flags: list):
         return None
 
 
+def utf8_safe(x):
+    """Plain data whose strings can be written as UTF-8: a lone surrogate a learner printed (or wrote in a cell)
+    becomes U+FFFD, so that nbgrader can save the notebook instead of failing the whole submission."""
+    if isinstance(x, str):
+        return x.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if any(
+            "\ud800" <= ch <= "\udfff" for ch in x) else x
+    if isinstance(x, dict):
+        return {k: utf8_safe(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [utf8_safe(v) for v in x]
+    return x
+
+
 @dataclass
 class Graded:
     """One judged submission waiting for the writer: what it needs to record it and make the learner's result."""
@@ -914,8 +929,9 @@ def record_judged(items: list, source: Source, course_dir: Path) -> list:
     for g in items:
         if g.sub.path.is_file():
             shutil.copy(g.sub.path, originals / f"{g.sub.student}.ipynb")
-    entries = [Entry(g.sub.student, g.judged.notebook(), {"tests": g.judged.tests, "cells": g.judged.cells,
-                                                            "note": g.judged.note}, g.sub.timestamp, bool(g.judged.flags))
+    entries = [Entry(g.sub.student, nbformat.from_dict(utf8_safe(g.judged.notebook())),
+                     utf8_safe({"tests": g.judged.tests, "cells": g.judged.cells, "note": g.judged.note}),
+                     g.sub.timestamp, bool(g.judged.flags))
                for g in items]
     with tempfile.TemporaryDirectory(prefix="course-record-") as tmp:
         errors = record(course_dir, assignment, entries, Path(tmp))
@@ -947,7 +963,8 @@ class Writer:
     grades the unrecorded rest next time. Once `pages_now()` was called, the writer also writes feedback
     pages when a core is free and there is nothing to record; `finish` writes the rest.
 
-    Its first job is to register the assignment in the gradebook (about 3 s of nbgrader). Every nbgrader call
+    Its first job is to register the assignment in the gradebook (about 3 s of nbgrader), at once: a gradebook
+    nbgrader cannot use stops the run before much is judged (`put` raises the reason). Every nbgrader call
     of a run is made from this one thread: nbgrader changes the working folder of the whole process while it
     converts, so two of its calls at once break each other (the grading threads use absolute paths only).
     """
@@ -975,18 +992,35 @@ class Writer:
         self._pages.set()
 
     def close(self) -> list:
-        """Wait until everything queued is recorded; the results, in the order they were recorded."""
+        """Wait until everything queued is recorded; the results, in the order they were recorded.
+
+        A Ctrl-C while it waits is held until the writer is done (a few seconds per batch), so that what was
+        judged is not lost; a second Ctrl-C abandons it (the next run grades those learners again).
+        """
         self._queue.put(None)
-        self._thread.join()
+        interrupted = False
+        while self._thread.is_alive():
+            try:
+                self._thread.join()
+            except KeyboardInterrupt:
+                if interrupted:
+                    raise
+                interrupted = True
+                print("course grade: stopping once the submissions judged so far are recorded "
+                      "(Ctrl-C again to abandon them; the next run grades them)", file=sys.stderr)
         if self._error is not None:
             raise self._error
+        if interrupted:
+            raise KeyboardInterrupt
         return self.graded
 
     def _run(self) -> None:
         pending: list = []  # judged, not yet recorded
         waiting: list = []  # recorded, their feedback pages not yet written
-        registered = closing = False
+        closing = False
         try:
+            # first, whatever the cores are doing: a gradebook nbgrader cannot use stops the run at once
+            register_assignment(self.b.course_dir, self.b.source.assignment)
             while True:
                 items = []
                 with contextlib.suppress(queue.Empty):
@@ -997,12 +1031,7 @@ class Writer:
                 pending += [i for i in items if i is not None]
                 while True:
                     free = closing or not self._busy()
-                    if not (free or len(pending) >= self.BATCH):
-                        break
-                    if not registered:
-                        register_assignment(self.b.course_dir, self.b.source.assignment)
-                        registered = True
-                    if not pending:
+                    if not pending or not (free or len(pending) >= self.BATCH):
                         break
                     now, pending = pending[: self.BATCH], pending[self.BATCH:]
                     ready = [i for i in now if isinstance(i, Result)]
@@ -1203,21 +1232,23 @@ def batch(assignment: str, source_path, *, roster=None, seed: int | None = None,
 
 
 def is_done(result_file: Path, sub: submissions.Submission, fingerprint: str) -> bool:
-    """Whether this learner's result on disk is for this very submission, grading seed and course version."""
+    """Whether this learner's result on disk is for this very submission, grading seed and course version,
+    and is a grade (a submission whose grading failed is graded again)."""
     if not result_file.exists():
         return False
     try:
         old = json.loads(result_file.read_text())
     except (OSError, json.JSONDecodeError):
         return False
+    failed = any(str(f).startswith(FAILED) for f in old.get("flags", []))  # a failure is no grade: try again
     return old.get("submission_sha256") == _sha(sub.path) and old.get("seed_fingerprint") == fingerprint \
-        and old.get("course_version") == course.__version__
+        and old.get("course_version") == course.__version__ and not failed
 
 
 def failed_result(sub: submissions.Submission, source: Source, error: Exception, protections: list) -> Result:
     """A submission whose grading broke (one broken submission never stops the batch)."""
     return Result(sub.student, source.assignment, 0.0, sum(t["points"] for t in source.tests.values()), {},
-                  [f"grading failed: {type(error).__name__}: {str(error)[:500]}"], sub.found_as,
+                  [f"{FAILED}: {type(error).__name__}: {str(error)[:500]}"], sub.found_as,
                   _sha(sub.path) if sub.path.exists() else "", seed_fingerprint(), course.__version__, protections, 0.0)
 
 
@@ -1293,15 +1324,31 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
         writer = Writer(b, busy=lambda: running[0] >= (os.cpu_count() or 1))
         writer.pages_now()
         # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
+        handed = set()
+
+        def hand_over(fut):
+            try:
+                done = fut.result()
+            except Exception as e:  # noqa: BLE001 - one broken submission never stops the batch
+                done = failed_result(futures[fut], b.source, e, sandbox.protections)
+            writer.put(done)
+            handed.add(fut)
+
         with threadpool_limits(1), cf.ThreadPoolExecutor(max_workers=n_workers) as pool:
             futures = {pool.submit(judge, sub, b.source): sub for sub in b.todo}
-            for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
-                            disable=not progress):
-                sub = futures[fut]
-                try:
-                    done = fut.result()
-                except Exception as e:  # noqa: BLE001 - one broken submission never stops the batch
-                    done = failed_result(sub, b.source, e, sandbox.protections)
-                writer.put(done)
+            try:
+                for fut in tqdm(cf.as_completed(futures), total=len(futures), desc=f"grading {assignment}",
+                                disable=not progress):
+                    hand_over(fut)
+            except BaseException:  # Ctrl-C: stop now, and keep what was judged
+                # the submissions running finish (each within its limits); the others are left for the next run
+                pool.shutdown(wait=True, cancel_futures=True)
+                with contextlib.suppress(Exception):  # a writer that failed: its reason is the one raised
+                    for fut in futures:
+                        if fut.done() and not fut.cancelled() and fut not in handed \
+                                and isinstance(fut.exception(), (Exception, type(None))):  # not the interrupt itself
+                            hand_over(fut)
+                    writer.close()
+                raise
         graded = writer.close()
     return finish(b, graded, sandbox.protections, sandbox.missing)

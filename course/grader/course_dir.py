@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import shutil
 import sys
+import threading
 from pathlib import Path
 
 from course import ROOT
@@ -38,17 +38,48 @@ def assignments() -> list:
     return sorted(p.name for p in SOLUTIONS.iterdir() if (p / f"{p.name}.ipynb").is_file()) if SOLUTIONS.is_dir() else []
 
 
+class _ThreadStream:
+    """sys.stdout/sys.stderr that send what one thread writes inside `quiet_env` to its buffer, the rest through."""
+
+    def __init__(self, original, local):
+        self.original, self.local = original, local
+
+    def write(self, text):
+        buf = getattr(self.local, "buffer", None)
+        return (buf if buf is not None else self.original).write(text)
+
+    def flush(self):
+        buf = getattr(self.local, "buffer", None)
+        (buf if buf is not None else self.original).flush()
+
+    def __getattr__(self, name):
+        return getattr(self.original, name)
+
+
+_CAPTURE = threading.local()
+_STREAMS_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def quiet_env():
-    """nbgrader runs a bare `alembic`; the running Python's bin/ must be on PATH. Capture its logs."""
-    old_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = str(Path(sys.executable).parent) + os.pathsep + old_path
+    """Capture nbgrader's logs, in this thread only: the grader's other threads (the progress bar, a message on
+    Ctrl-C) still reach the terminal while the writer runs nbgrader. nbgrader runs a bare `alembic`, so the
+    running Python's bin/ goes on PATH (and stays: the same for every thread)."""
+    bin_dir = str(Path(sys.executable).parent)
+    with _STREAMS_LOCK:
+        if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+            os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+        if not isinstance(sys.stdout, _ThreadStream):
+            sys.stdout = _ThreadStream(sys.stdout, _CAPTURE)
+        if not isinstance(sys.stderr, _ThreadStream):
+            sys.stderr = _ThreadStream(sys.stderr, _CAPTURE)
+    outer = getattr(_CAPTURE, "buffer", None)
     buf = io.StringIO()
+    _CAPTURE.buffer = buf
     try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            yield buf
+        yield buf
     finally:
-        os.environ["PATH"] = old_path
+        _CAPTURE.buffer = outer
 
 
 def nbgrader_api(course_root: Path):
@@ -65,9 +96,13 @@ def nbgrader_api(course_root: Path):
 
 
 def result_or_raise(result: dict, what: str, log: str) -> None:
+    """Raise nbgrader's failure with its reason first (its error lines), then the end of its log."""
     if not result.get("success"):
         detail = (result.get("error") or "") + "\n" + (result.get("log") or "") + "\n" + log
-        raise GradingError(f"nbgrader could not {what}:\n{detail.strip()[-3000:]}")
+        lines = [x.strip() for x in detail.splitlines() if x.strip()]
+        reasons = [x for x in lines if ("Error" in x or "ERROR" in x) and not x.startswith(("File ", "Traceback"))]
+        reason = reasons[-1] if reasons else (lines[-1] if lines else "no reason given")
+        raise GradingError(f"nbgrader could not {what}: {reason[:300]}\n{detail.strip()[-3000:]}")
 
 
 def scratch_course(tmp: Path, names: list) -> Path:
@@ -90,5 +125,5 @@ def read_notebook(path: Path):
     try:
         with open(path, encoding="utf-8") as f:
             return nbformat.read(f, as_version=4)
-    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - not JSON, JSON but no notebook (a list, no cells): all unreadable
         raise GradingError(f"{path} is not a readable notebook ({type(e).__name__}: {str(e)[:200]})") from None

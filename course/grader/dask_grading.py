@@ -22,6 +22,7 @@ bubblewrap, and user namespaces, which container platforms often restrict (see t
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -116,26 +117,31 @@ def grade(assignment: str, source_path, *, scheduler: str = "local", client=None
                                              allow_weak, course.__version__, key=key, pure=False))
             writer = cohort.Writer(b)
             handed, protections, lost = set(), [], []
-            for fut in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment} on Dask",
-                            disable=not progress):
-                key = fut.key
-                sub = subs[key]
-                if key in handed:
-                    continue  # a rerun task's second result: recorded once only
-                try:
-                    out = fut.result()
-                except Exception as e:  # noqa: BLE001 - a lost task leaves no result file: the next run grades it
-                    lost.append((sub.student, f"{type(e).__name__}: {str(e)[:300]}"))
-                    continue
-                finally:
-                    fut.release()
-                if out["seed_fingerprint"] != fingerprint:
-                    lost.append((sub.student, "the worker graded under another grading seed"))
-                    continue
-                writer.put(cohort.Graded(sub, cohort.Judged(**out["judged"]), out["protections"], out["seconds"],
-                                         {"worker": out["worker"]}))
-                handed.add(key)
-                protections = protections or out["protections"]
+            try:
+                for fut in tqdm(as_completed(futures), total=len(futures), desc=f"grading {assignment} on Dask",
+                                disable=not progress):
+                    key = fut.key
+                    sub = subs[key]
+                    if key in handed:
+                        continue  # a rerun task's second result: recorded once only
+                    try:
+                        out = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a lost task leaves no result file: the next run grades it
+                        lost.append((sub.student, f"{type(e).__name__}: {str(e)[:300]}"))
+                        continue
+                    finally:
+                        fut.release()
+                    if out["seed_fingerprint"] != fingerprint:
+                        lost.append((sub.student, "the worker graded under another grading seed"))
+                        continue
+                    writer.put(cohort.Graded(sub, cohort.Judged(**out["judged"]), out["protections"], out["seconds"],
+                                             {"worker": out["worker"]}))
+                    handed.add(key)
+                    protections = protections or out["protections"]
+            except BaseException:  # Ctrl-C: what was handed over is recorded before stopping
+                with contextlib.suppress(Exception):
+                    writer.close()
+                raise
             graded = writer.close()
             weak = [] if any("bubblewrap" in p for p in protections) else \
                 ["no bubblewrap on the workers: learner code ran as the workers' user (--allow-weak-sandbox)"]

@@ -57,13 +57,13 @@ def safe_outputs(outputs: list, limit: int) -> list:
     for out in outputs:
         t = out.get("output_type")
         if t == "stream":
-            text = _clip(out.get("text", ""), max(0, limit - used))
+            text = _clip(str(out.get("text", "")), max(0, limit - used))
             kept.append({"output_type": "stream", "name": out.get("name", "stdout"), "text": text})
             used += len(text)
         elif t in ("execute_result", "display_data"):
-            data = out.get("data", {})
+            data = out.get("data") if isinstance(out.get("data"), dict) else {}
             d = {}
-            if "image/png" in data and len(data["image/png"]) < limit:
+            if isinstance(data.get("image/png"), str) and len(data["image/png"]) < limit:
                 d["image/png"] = data["image/png"]
             if "text/plain" in data:
                 d["text/plain"] = _clip(str(data["text/plain"]), 4000)
