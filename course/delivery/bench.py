@@ -136,6 +136,8 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
         parallel = time.perf_counter() - start
         # when the last submission without the hanging cell was recorded
         others_done = max(r.phases.get("recorded_at", 0) for r in summary.graded if kinds[r.student] != "timeout") - wall0
+        hang = next((r for r in summary.graded if kinds[r.student] == "timeout"), None)
+        hang_started = round(hang.phases.get("started_at", wall0) - wall0, 1) if hang is not None else None
         scores = {}
         for r in summary.graded:
             scores.setdefault(kinds[r.student], []).append(r.score)
@@ -148,6 +150,7 @@ def grading_throughput(n: int = 40, assignment: str = "01-ml-recap", workers: in
             "note": "course grade: from the start of the batch until the last submission without the hanging cell was "
                     "recorded in the gradebook (its feedback page may come later); nbgrader: the sum of its other "
                     "autograde calls"},
+        "hanging_submission_started_s": hang_started,  # after the batch started: the others' share of the total
         "per_submission_nbgrader_s": round(sequential / n, 2), "per_submission_course_grade_s": round(parallel / n, 2),
         "mean_phase_s": {k: round(sum(r.phases.get(k, 0) for r in summary.graded) / max(1, len(summary.graded)), 2)
                          for k in ("run", "run_prepare", "run_server", "run_fork", "run_kernel_start", "run_cells", "judge",

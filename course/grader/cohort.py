@@ -1065,8 +1065,9 @@ def judge_one(sub: submissions.Submission, source: Source, sandbox: Sandbox) -> 
     start = time.perf_counter()
     flags = submission_flags(source, sub)
     submitted_nb = read_submission(sub, flags)
+    started_at = round(time.time(), 2)
     judged = run_and_judge(source, submitted_nb, sandbox, flags)
-    return Graded(sub, judged, sandbox.protections, time.perf_counter() - start)
+    return Graded(sub, judged, sandbox.protections, time.perf_counter() - start, {"started_at": started_at})
 
 
 def unchanged_answers(source: Source, submitted_nb) -> list:
