@@ -88,8 +88,7 @@ def test_the_writer_leaves_the_cores_to_the_sandboxes_and_catches_up_when_one_is
     monkeypatch.setattr(cohort, "add_feedback", lambda *a, **k: calls.append("pages") or {})
     busy = threading.Event()
     busy.set()
-    writer = cohort.Writer(_batch(tmp_path), busy=busy.is_set)
-    writer.pages_now()
+    writer = cohort.Writer(_batch(tmp_path), busy=busy.is_set, pages=True)
     for i in range(3):
         writer.put(_graded(f"l{i}"))
     time.sleep(1.0)

@@ -969,8 +969,8 @@ class Writer:
     while a submission sits in a cell until its time limit, or once the last ones are running), and otherwise
     only when `BATCH` submissions wait: the sandboxes come first, and the bookkeeping fills the time they
     leave. Each result file is written once its submission is in the gradebook, so a run stopped part way
-    grades the unrecorded rest next time. Once `pages_now()` was called, the writer also writes feedback
-    pages when a core is free and there is nothing to record; `finish` writes the rest.
+    grades the unrecorded rest next time. With `pages`, the writer also writes feedback pages when a core is
+    free and there is nothing to record; `finish` writes the rest.
 
     Its first job is to register the assignment in the gradebook (about 3 s of nbgrader), at once: a gradebook
     nbgrader cannot use stops the run before much is judged (`put` raises the reason). Every nbgrader call
@@ -980,12 +980,12 @@ class Writer:
 
     BATCH = 16  # learners per nbgrader run; also the backlog at which the writer works even when the cores are busy
 
-    def __init__(self, b: Batch, busy=None):
+    def __init__(self, b: Batch, busy=None, pages: bool = False):
         self.b = b
         self.graded: list = []
         self._busy = busy or (lambda: False)
+        self._pages = pages
         self._queue: queue.Queue = queue.Queue()
-        self._pages = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="course-grade-writer", daemon=True)
         self._thread.start()
@@ -995,10 +995,6 @@ class Writer:
         if self._error is not None:
             raise self._error  # e.g. nbgrader could not register the assignment: nothing can be recorded
         self._queue.put(item)
-
-    def pages_now(self) -> None:
-        """Feedback pages may be written between recordings (not only at the end)."""
-        self._pages.set()
 
     def close(self) -> list:
         """Wait until everything queued is recorded; the results, in the order they were recorded.
@@ -1053,7 +1049,7 @@ class Writer:
                         waiting.append(res)
                 if closing and not pending:
                     return  # the remaining pages: `finish`
-                if waiting and self._pages.is_set() and not self._busy() and self._queue.empty():
+                if waiting and self._pages and not self._busy() and self._queue.empty():
                     add_feedback(self.b, waiting)
                     waiting = []
         except BaseException as e:  # noqa: BLE001 - reported by close(); what was not recorded has no result file
@@ -1331,8 +1327,7 @@ def grade(assignment: str, source_path, *, roster=None, seed: int | None = None,
 
     with batch(assignment, source_path, roster=roster, seed=seed, force=force, course_dir=course_dir,
                on_todo=start_servers) as b:
-        writer = Writer(b, busy=lambda: running[0] >= (os.cpu_count() or 1))
-        writer.pages_now()
+        writer = Writer(b, busy=lambda: running[0] >= (os.cpu_count() or 1), pages=True)
         # the sandboxes use the cores; the grader's own numpy must not start a thread per core as well
         handed = set()
 
