@@ -597,7 +597,7 @@ def register_assignment(course_dir: Path, assignment: str) -> None:
         config.CourseDirectory.root = str(root)
         config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        with nbcourse.quiet_env() as log:
+        with nbcourse.one_engine(), nbcourse.quiet_env() as log:
             result = api.generate_assignment(assignment, force=True, create=True)
         nbcourse.result_or_raise(result, f"register {assignment} in the gradebook", log.getvalue())
 
@@ -638,7 +638,7 @@ def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
     vfile.write_text(json.dumps({e.student: e.verdicts for e in entries}))
 
     def run(student_glob: str):
-        with _NBGRADER_LOCK:
+        with _NBGRADER_LOCK, nbcourse.one_engine():
             api = _autograde_api(course_dir, str(vfile), str(scratch))
             with nbcourse.quiet_env() as log:
                 result = api.autograde(assignment, student_glob, force=True, create=True)
@@ -681,7 +681,7 @@ def write_feedback(course_dir: Path, assignment: str, students) -> dict:
     out = {}
 
     def run(student_glob: str, exclude: list):
-        with _NBGRADER_LOCK:
+        with _NBGRADER_LOCK, nbcourse.one_engine():
             api = _autograde_api(course_dir)
             api.coursedir.student_id_exclude = ",".join(exclude)
             with nbcourse.quiet_env() as log:
