@@ -210,3 +210,25 @@ def test_what_broke_a_grading_run_is_graded_again_and_inputs_that_broke_it_no_lo
             read_notebook(tmp_path / "odd.ipynb")
     kept = kernel.safe_outputs([{"output_type": "display_data", "data": {"image/png": 12345, "text/plain": "x"}}], 10000)
     assert kept == [{"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}}]
+
+
+def test_recorded_notebooks_carry_only_the_releases_nbgrader_metadata():
+    """nbgrader's CheckCellMetadata is left out of recording (30% of its time); `foreign_metadata` stands in for it.
+    Whatever a learner does to the metadata, the notebook `prepare` rebuilds passes, and a forged one does not."""
+    from course.grader import cohort
+
+    source = Source.load(A)
+    nb = nbformat.read(ROOT / "exercises" / A / f"{A}.ipynb", as_version=4)
+    answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
+    test.metadata["nbgrader"]["points"] = 100  # more points for oneself
+    answer.metadata["nbgrader"]["locked"] = True  # another grading role
+    forged = nbformat.v4.new_code_cell("print('mine')", metadata={"nbgrader": {**test.metadata["nbgrader"], "grade_id": "mine"}})
+    nb.cells += [forged, nbformat.v4.new_code_cell(answer.source, metadata=dict(answer.metadata))]  # a duplicate too
+    _, repaired, flags = cohort.prepare(source, nb)
+    assert len(flags) >= 4, f"expected the four changes flagged; saw {flags}"
+    why = cohort.foreign_metadata(source.release, repaired)
+    assert why == "", f"expected the rebuilt notebook to carry only the release's metadata; saw {why!r}"
+    repaired.cells.append(forged)
+    why = cohort.foreign_metadata(source.release, repaired)
+    assert "'mine'" in why, f"expected a forged grade cell refused before nbgrader records it; saw {why!r}"

@@ -578,8 +578,10 @@ def _autograde_api(course_dir: Path, verdicts_file: str = "", submitted_dir: str
         config.CourseDirectory.submitted_directory = submitted_dir
     inject = _inject_class()
     config.InjectVerdicts.verdicts_file = verdicts_file
-    # nbgrader's own list without Execute (the sandbox ran the cells) and without its second CheckCellMetadata:
-    # the first pass checked the metadata, and the injection changes outputs only (a fifth of recording's time)
+    # nbgrader's own lists without Execute (the sandbox ran the cells) and without CheckCellMetadata: every
+    # cell's nbgrader metadata is the release's (`prepare` builds the notebook so, `record_judged` checks it),
+    # and nbgrader's check re-validates its schema for every cell (30% of recording's time)
+    config.Autograde.sanitize_preprocessors = [pp.ClearOutput, pp.DeduplicateIds, pp.OverwriteKernelspec, pp.OverwriteCells]
     config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties]
     config.GenerateFeedback.preprocessors = [*config.GenerateFeedback.get("preprocessors", []), mathml_preprocessor()]
     return NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
@@ -613,6 +615,23 @@ class Entry:
     flagged: bool = False
 
 
+def foreign_metadata(release, nb) -> str:
+    """Why nbgrader must not record this notebook, or "": each cell with nbgrader metadata must carry the release's
+    own for its grade id, once. `prepare` builds the notebooks so. This stands in for nbgrader's CheckCellMetadata,
+    left out of recording: it re-validates its schema for every cell (30% of recording's time)."""
+    released = {_meta(c)["grade_id"]: _meta(c) for c in release.cells if _meta(c).get("grade_id")}
+    seen = set()
+    for cell in nb.cells:
+        m = cell.get("metadata", {}).get("nbgrader")
+        if m is None:
+            continue
+        gid = m.get("grade_id")
+        if gid in seen or released.get(gid) != m:
+            return f"cell {gid!r} has nbgrader metadata that is not the release's"
+        seen.add(gid)
+    return ""
+
+
 def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
     """Write these submissions into nbgrader's autograded/ and gradebook: student -> "" when recorded, else why not.
 
@@ -622,9 +641,13 @@ def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
     `timestamp.txt` when there is one (so the gradebook has the submission time and nbgrader's late penalties
     work). The course's `submitted/` is never written: it is the instructor's input. A submission with flags
     is marked `flagged` in the gradebook, which formgrader shows. The feedback pages are `write_feedback`'s.
+    A notebook whose nbgrader metadata is not the release's is refused before nbgrader (`foreign_metadata`).
     """
     if not entries:
         return {}
+    release = nbformat.read(nbcourse.EXERCISES / assignment / f"{assignment}.ipynb", as_version=4)
+    out = {e.student: foreign_metadata(release, e.notebook) for e in entries}
+    entries = [e for e in entries if not out[e.student]]
     scratch = tmp / "nbgrader-submitted"
     if scratch.exists():
         shutil.rmtree(scratch)
@@ -645,9 +668,9 @@ def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
             nbcourse.result_or_raise(result, f"record {student_glob if student_glob != '*' else 'the'} grades",
                                      log.getvalue())
 
-    out = {e.student: "" for e in entries}
     try:
-        run("*" if len(entries) > 1 else entries[0].student)
+        if entries:
+            run("*" if len(entries) > 1 else entries[0].student)
     except nbcourse.GradingError as batch_error:
         if len(entries) == 1:
             out[entries[0].student] = str(batch_error)
