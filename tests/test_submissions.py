@@ -27,6 +27,18 @@ def test_nbgrader_tree(tmp_path):
     assert any("no notebook" in why for _, why in found.unrecognised)
 
 
+def test_a_timestamp_nbgrader_cannot_read_is_dropped_with_a_note(tmp_path):
+    """nbgrader refuses to record a learner whose timestamp.txt is not a time: graded every run, never recorded."""
+    nb(tmp_path / "alice" / A / f"{A}.ipynb")
+    (tmp_path / "alice" / A / "timestamp.txt").write_text("sometime on Tuesday-ish")
+    nb(tmp_path / "bob" / A / f"{A}.ipynb", '{"bob": 1}')
+    (tmp_path / "bob" / A / "timestamp.txt").write_text("2026-12-01 10:00:00.000000 UTC")
+    subs = {s.student: s for s in submissions.discover(A, tmp_path).submissions}
+    assert subs["alice"].timestamp == "" and any("not a time" in n for n in subs["alice"].notes), (
+        f"expected alice's unreadable time dropped with a note; saw {subs['alice'].timestamp!r}, {subs['alice'].notes}")
+    assert subs["bob"].timestamp.startswith("2026-12-01") and not subs["bob"].notes, "a real time is kept, without a note"
+
+
 def test_flat_folder_and_roster(tmp_path):
     nb(tmp_path / "subs" / "alice.ipynb")
     nb(tmp_path / "subs" / f"bob_{A}.ipynb")

@@ -207,6 +207,17 @@ def _read_timestamp(folder: Path) -> str:
         return ""
 
 
+def _is_time(text: str) -> bool:
+    """Whether nbgrader can read this submission time (it parses timestamp.txt with dateutil)."""
+    from nbgrader.utils import parse_utc
+
+    try:
+        parse_utc(text)
+        return True
+    except (ValueError, OverflowError, TypeError):
+        return False
+
+
 class _Collector:
     """Groups the notebooks found by learner, resolving names through the roster."""
 
@@ -243,8 +254,12 @@ class _Collector:
                 notes.append(f"not on the roster: graded as {sid!r} (the name found: {m['name']!r})")
             if m["late"]:
                 notes.append("late: marked late by the LMS")
+            timestamp = m["timestamp"]
+            if timestamp and not _is_time(timestamp):  # nbgrader would refuse to record the learner at all
+                notes.append(f"timestamp.txt holds {timestamp!r}, not a time: recorded without a submission time")
+                timestamp = ""
             subs.append(Submission(sid, chosen, self.layout, notes, m["name"], m["on_roster"], m["late"],
-                                   m["timestamp"], others))
+                                   timestamp, others))
             used.update(nbs)
             self.bad += [(p, f"another file of {sid}: not graded ({RULE})") for p in others]
         used.update(p for p, _ in self.bad)
