@@ -579,7 +579,7 @@ def _autograde_api(course_dir: Path, verdicts_file: str = "", submitted_dir: str
     inject = _inject_class()
     config.InjectVerdicts.verdicts_file = verdicts_file
     # nbgrader's own lists without Execute (the sandbox ran the cells) and without CheckCellMetadata: every
-    # cell's nbgrader metadata is the release's (`prepare` builds the notebook so, `record_judged` checks it),
+    # cell's nbgrader metadata is the release's (`prepare` builds the notebook so, `record` checks it),
     # and nbgrader's check re-validates its schema for every cell (30% of recording's time)
     config.Autograde.sanitize_preprocessors = [pp.ClearOutput, pp.DeduplicateIds, pp.OverwriteKernelspec, pp.OverwriteCells]
     config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties]
