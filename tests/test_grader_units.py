@@ -1,6 +1,7 @@
 """Grader units of issue 15 without running notebooks: cgroup v2 (a fake tree), copy detection, seeds, reports."""
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 import sys
@@ -212,23 +213,75 @@ def test_what_broke_a_grading_run_is_graded_again_and_inputs_that_broke_it_no_lo
     assert kept == [{"output_type": "display_data", "data": {"text/plain": "x"}, "metadata": {}}]
 
 
-def test_recorded_notebooks_carry_only_the_releases_nbgrader_metadata():
+def test_recorded_notebooks_carry_only_the_instructors_nbgrader_metadata():
     """nbgrader's CheckCellMetadata is left out of recording (30% of its time); `foreign_metadata` stands in for it.
     Whatever a learner does to the metadata, the notebook `prepare` rebuilds passes, and a forged one does not."""
-    from course.grader import cohort
+    from course.grader import cohort, course_dir
 
     source = Source.load(A)
+    allowed = cohort.instructor_metadata(source)
     nb = nbformat.read(ROOT / "exercises" / A / f"{A}.ipynb", as_version=4)
     answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution"))
     test = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
-    test.metadata["nbgrader"]["points"] = 100  # more points for oneself
+    test.metadata["nbgrader"]["points"] = "x"  # not even a number (crashed `prepare` before)
     answer.metadata["nbgrader"]["locked"] = True  # another grading role
     forged = nbformat.v4.new_code_cell("print('mine')", metadata={"nbgrader": {**test.metadata["nbgrader"], "grade_id": "mine"}})
     nb.cells += [forged, nbformat.v4.new_code_cell(answer.source, metadata=dict(answer.metadata))]  # a duplicate too
     _, repaired, flags = cohort.prepare(source, nb)
     assert len(flags) >= 4, f"expected the four changes flagged; saw {flags}"
-    why = cohort.foreign_metadata(source.release, repaired)
-    assert why == "", f"expected the rebuilt notebook to carry only the release's metadata; saw {why!r}"
-    repaired.cells.append(forged)
-    why = cohort.foreign_metadata(source.release, repaired)
-    assert "'mine'" in why, f"expected a forged grade cell refused before nbgrader records it; saw {why!r}"
+    why = cohort.foreign_metadata(allowed, repaired)
+    assert why == "", f"expected the rebuilt notebook to carry only the instructor's metadata; saw {why!r}"
+    for extra, what in ((forged, "a forged grade cell"), (copy.deepcopy(test), "a second copy of a test cell")):
+        bad = copy.deepcopy(repaired)
+        bad.cells.append(extra)
+        assert cohort.foreign_metadata(allowed, bad), f"expected {what} refused before nbgrader records it; it passed"
+    role_free = nbformat.v4.new_markdown_cell("note", metadata={"nbgrader": {"grade": False, "solution": False,
+                                                                              "locked": False, "schema_version": 3}})
+    repaired.cells.append(role_free)  # valid for nbgrader, nothing to grade or restore
+    assert cohort.foreign_metadata(allowed, repaired) == "", "metadata without a role must not refuse a learner"
+    # exercises/ older than solutions/: `prepare` copies the solution's metadata for the cell the release lacks
+    stale = copy.deepcopy(source)
+    gone = next(c for c in stale.release.cells if c.metadata.get("nbgrader", {}).get("locked") and not c.metadata["nbgrader"].get("grade"))
+    stale.release.cells.remove(gone)
+    _, repaired, _ = cohort.prepare(stale, nbformat.read(ROOT / "solutions" / A / f"{A}.ipynb", as_version=4))
+    why = cohort.foreign_metadata(cohort.instructor_metadata(stale), repaired)
+    assert why == "", f"a stale release must not refuse every learner; saw {why!r}"
+    for name in course_dir.assignments():  # every assignment: blank, solution, empty and unreadable submissions
+        src = Source.load(name)
+        allowed = cohort.instructor_metadata(src)
+        for sub in (src.release, src.notebook, nbformat.v4.new_notebook()):
+            _, repaired, _ = cohort.prepare(src, copy.deepcopy(sub))
+            assert cohort.foreign_metadata(allowed, repaired) == "", f"{name}: a legitimate notebook refused"
+        assert cohort.foreign_metadata(allowed, copy.deepcopy(src.release)) == "", f"{name}: the unreadable path refused"
+
+
+def test_gradebooks_in_one_engine_block_share_its_engine_and_nothing_else(tmp_path):
+    """`one_engine` replaces nbgrader's Gradebook.__init__ for the block: the same attributes as nbgrader's own,
+    one engine per URL for the thread that opened the block, nbgrader's own again afterwards, even after an error."""
+    import threading
+
+    from nbgrader import api
+
+    from course.grader.course_dir import one_engine
+
+    original = api.Gradebook.__init__
+    url = f"sqlite:///{tmp_path}/gradebook.db"
+    with api.Gradebook(url) as plain:
+        expected = set(vars(plain))
+    with pytest.raises(RuntimeError), one_engine():
+        with api.Gradebook(url) as first, api.Gradebook(url) as second:
+            assert second.engine is first.engine, "the block's gradebooks of one URL share an engine"
+            assert set(vars(second)) == expected, f"expected nbgrader's attributes {expected}; saw {set(vars(second))}"
+            with one_engine(), api.Gradebook(url) as nested:
+                assert nested.engine is first.engine, "a nested block uses the outer block's engines"
+            other = {}
+            t = threading.Thread(target=lambda: other.setdefault("engine", api.Gradebook(url).engine))
+            t.start()
+            t.join()
+            assert other["engine"] is not first.engine, "another thread's gradebook must have an engine of its own"
+            second.add_student("ann")
+        raise RuntimeError("an error inside the block")
+    assert api.Gradebook.__init__ is original, "nbgrader's own __init__ must be back after the block, even after an error"
+    with api.Gradebook(url) as after:
+        assert after.find_student("ann").id == "ann", "what the block wrote is in the database"
+

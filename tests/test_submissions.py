@@ -36,7 +36,12 @@ def test_a_timestamp_nbgrader_cannot_read_is_dropped_with_a_note(tmp_path):
     subs = {s.student: s for s in submissions.discover(A, tmp_path).submissions}
     assert subs["alice"].timestamp == "" and any("not a time" in n for n in subs["alice"].notes), (
         f"expected alice's unreadable time dropped with a note; saw {subs['alice'].timestamp!r}, {subs['alice'].notes}")
-    assert subs["bob"].timestamp.startswith("2026-12-01") and not subs["bob"].notes, "a real time is kept, without a note"
+    assert subs["bob"].timestamp.startswith("2026-12-01") and not subs["bob"].notes, (
+        f"expected bob's time kept without a note; saw {subs['bob'].timestamp!r}, {subs['bob'].notes}")
+    (tmp_path / "alice" / A / "timestamp.txt").write_text("2026-12-01 10:00:00", encoding="utf-16")  # Windows Notepad
+    subs = {s.student: s for s in submissions.discover(A, tmp_path).submissions}  # stopped the whole cohort before
+    assert subs["alice"].timestamp == "" and any("not a time" in n for n in subs["alice"].notes), (
+        f"expected a UTF-16 timestamp.txt dropped with a note; saw {subs['alice'].timestamp!r}, {subs['alice'].notes}")
 
 
 def test_flat_folder_and_roster(tmp_path):

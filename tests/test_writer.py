@@ -1,7 +1,7 @@
 """The one writer of a grading run (`cohort.Writer`, `cohort.record`).
 
 - One nbgrader run records several learners, each with their own verdicts; a notebook nbgrader refuses, or
-  whose nbgrader metadata is not the release's, costs only its learner.
+  whose nbgrader metadata is not the instructor's, costs only its learner.
 - The writer leaves the cores to the sandboxes: while every core runs a submission it records only once a
   full batch waits, and it catches up as soon as a core is free.
 - A writer that cannot register the assignment stops the run with nbgrader's reason, before much is judged.
@@ -47,7 +47,7 @@ def test_one_batch_records_each_learner_with_their_own_verdicts_and_a_refused_no
     out = cohort.record(tmp_path, A, entries, tmp_path / "scratch")
     assert out["ann"] == "" and out["cy"] == "", f"expected ann and cy recorded despite bob's and dan's; saw {out}"
     # bob's metadata is not the release's: refused before nbgrader (which no longer checks it)
-    assert "not the release's" in out.get("bob", ""), f"expected a reason for bob's notebook (schema version 99); saw {out}"
+    assert "not the instructor's" in out.get("bob", ""), f"expected a reason for bob's notebook (schema version 99); saw {out}"
     # nbgrader itself refuses dan's timestamp: the batch fails, then each learner is recorded alone
     assert "nbgrader could not record dan" in out.get("dan", ""), f"expected nbgrader's refusal of dan; saw {out}"
     from nbgrader.api import Gradebook
@@ -61,7 +61,8 @@ def test_one_batch_records_each_learner_with_their_own_verdicts_and_a_refused_no
         assert all(nb.flagged for nb in cy.notebooks) and not any(nb.flagged for nb in ann.notebooks)
     assert (tmp_path / "autograded" / "ann" / A / f"{A}.ipynb").exists()
     for refused_one in ("bob", "dan"):
-        assert not (tmp_path / "autograded" / refused_one / A / f"{A}.ipynb").exists(), "nothing kept of a refused notebook"
+        kept = tmp_path / "autograded" / refused_one / A / f"{A}.ipynb"
+        assert not kept.exists(), f"expected nothing kept of {refused_one}'s refused notebook; saw {kept}"
 
 
 def _batch(tmp_path) -> cohort.Batch:

@@ -102,6 +102,14 @@ def _copy_cell(cell, source=None, keep_nbgrader=True):
     return new
 
 
+def _points(meta: dict):
+    """A learner's `points` as a number, or as written when it is none (then it differs from the release's)."""
+    try:
+        return float(meta.get("points", 0) or 0)
+    except (TypeError, ValueError):
+        return meta.get("points")
+
+
 def prepare(source: Source, submitted) -> tuple:
     """(notebook to run in the sandbox, repaired notebook for nbgrader, flags).
 
@@ -130,7 +138,7 @@ def prepare(source: Source, submitted) -> tuple:
         lm = _meta(lc)
         if rm.get("locked") and lc.get("source", "") not in (rc.source, authored.get(gid)):  # the solution's own is no edit
             flags.append(f"edited read-only cell {gid}: restored from the instructor's source")
-        if rm.get("grade") and float(lm.get("points", 0) or 0) != float(rm.get("points", 0)):
+        if rm.get("grade") and _points(lm) != float(rm.get("points", 0)):
             flags.append(f"changed points of {gid} ({lm.get('points')} instead of {rm.get('points')}): ignored")
         if any(bool(lm.get(k)) != bool(rm.get(k)) for k in ("grade", "solution", "locked")):
             flags.append(f"changed the grading role of cell {gid}: ignored")
@@ -579,7 +587,7 @@ def _autograde_api(course_dir: Path, verdicts_file: str = "", submitted_dir: str
     inject = _inject_class()
     config.InjectVerdicts.verdicts_file = verdicts_file
     # nbgrader's own lists without Execute (the sandbox ran the cells) and without CheckCellMetadata: every
-    # cell's nbgrader metadata is the release's (`prepare` builds the notebook so, `record` checks it),
+    # cell's nbgrader metadata is the instructor's (`prepare` builds the notebook so, `record` checks it),
     # and nbgrader's check re-validates its schema for every cell (30% of recording's time)
     config.Autograde.sanitize_preprocessors = [pp.ClearOutput, pp.DeduplicateIds, pp.OverwriteKernelspec, pp.OverwriteCells]
     config.Autograde.autograde_preprocessors = [inject, pp.LimitOutput, pp.SaveAutoGrades, pp.AssignLatePenalties]
@@ -599,7 +607,7 @@ def register_assignment(course_dir: Path, assignment: str) -> None:
         config.CourseDirectory.root = str(root)
         config.CourseDirectory.db_url = f"sqlite:///{course_dir / 'gradebook.db'}"
         api = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config)
-        with nbcourse.one_engine(), nbcourse.quiet_env() as log:
+        with _NBGRADER_LOCK, nbcourse.one_engine(), nbcourse.quiet_env() as log:
             result = api.generate_assignment(assignment, force=True, create=True)
         nbcourse.result_or_raise(result, f"register {assignment} in the gradebook", log.getvalue())
 
@@ -615,24 +623,39 @@ class Entry:
     flagged: bool = False
 
 
-def foreign_metadata(release, nb) -> str:
-    """Why nbgrader must not record this notebook, or "": each cell with nbgrader metadata must carry the release's
-    own for its grade id, once. `prepare` builds the notebooks so. This stands in for nbgrader's CheckCellMetadata,
-    left out of recording: it re-validates its schema for every cell (30% of recording's time)."""
-    released = {_meta(c)["grade_id"]: _meta(c) for c in release.cells if _meta(c).get("grade_id")}
+def instructor_metadata(source: Source) -> dict:
+    """{grade id: {(cell type, nbgrader metadata as JSON)}}: what `prepare` may copy into a recorded notebook (the
+    release's cells, and the solution's where the release lacks a grade id, as when exercises/ is stale)."""
+    allowed: dict = {}
+    for nb in (source.release, source.notebook):
+        for c in nb.cells:
+            m = _meta(c)
+            if m.get("grade_id") and not (nb is source.notebook and m["grade_id"] in allowed):
+                allowed.setdefault(m["grade_id"], set()).add((c.cell_type, json.dumps(m, sort_keys=True)))
+    return allowed
+
+
+_ROLES = ("grade", "solution", "locked", "task")
+
+
+def foreign_metadata(allowed: dict, nb) -> str:
+    """Why nbgrader must not record this notebook, or "": each cell with an nbgrader role carries the instructor's
+    own metadata for its grade id (`instructor_metadata`), once. `prepare` builds the notebooks so. This stands in
+    for nbgrader's CheckCellMetadata, left out of recording: it re-validates its schema for every cell (30% of
+    recording's time)."""
     seen = set()
     for cell in nb.cells:
         m = cell.get("metadata", {}).get("nbgrader")
-        if m is None:
+        if m is None or not any(m.get(k) for k in _ROLES):  # no role: nothing nbgrader grades or restores
             continue
         gid = m.get("grade_id")
-        if gid in seen or released.get(gid) != m:
-            return f"cell {gid!r} has nbgrader metadata that is not the release's"
+        if gid in seen or (cell.get("cell_type"), json.dumps(m, sort_keys=True)) not in allowed.get(gid, ()):
+            return f"cell {gid!r} has nbgrader metadata that is not the instructor's"
         seen.add(gid)
     return ""
 
 
-def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
+def record(course_dir: Path, assignment: str, entries: list, tmp: Path, source: Source | None = None) -> dict:
     """Write these submissions into nbgrader's autograded/ and gradebook: student -> "" when recorded, else why not.
 
     One nbgrader autograde run for the whole batch (its converter, template and database set up once); if
@@ -641,12 +664,13 @@ def record(course_dir: Path, assignment: str, entries: list, tmp: Path) -> dict:
     `timestamp.txt` when there is one (so the gradebook has the submission time and nbgrader's late penalties
     work). The course's `submitted/` is never written: it is the instructor's input. A submission with flags
     is marked `flagged` in the gradebook, which formgrader shows. The feedback pages are `write_feedback`'s.
-    A notebook whose nbgrader metadata is not the release's is refused before nbgrader (`foreign_metadata`).
+    A notebook whose nbgrader metadata is not the instructor's is refused before nbgrader (`foreign_metadata`);
+    `source` is the one the notebooks were judged with (loaded again when not given).
     """
     if not entries:
         return {}
-    release = nbformat.read(nbcourse.EXERCISES / assignment / f"{assignment}.ipynb", as_version=4)
-    out = {e.student: foreign_metadata(release, e.notebook) for e in entries}
+    allowed = instructor_metadata(source or Source.load(assignment))
+    out = {e.student: foreign_metadata(allowed, e.notebook) for e in entries}
     entries = [e for e in entries if not out[e.student]]
     scratch = tmp / "nbgrader-submitted"
     if scratch.exists():
@@ -966,7 +990,7 @@ def record_judged(items: list, source: Source, course_dir: Path) -> list:
                      g.sub.timestamp, bool(g.judged.flags))
                for g in items]
     with tempfile.TemporaryDirectory(prefix="course-record-") as tmp:
-        errors = record(course_dir, assignment, entries, Path(tmp))
+        errors = record(course_dir, assignment, entries, Path(tmp), source)
     share = round((time.perf_counter() - started) / len(items), 2) if items else 0.0
     out = []
     for g in items:

@@ -202,7 +202,7 @@ def _pick(assignment: str, notebooks: list, prefer_assignment_name: bool) -> tup
 def _read_timestamp(folder: Path) -> str:
     f = folder / "timestamp.txt"
     try:
-        return f.read_text().strip()[:64] if f.is_file() else ""
+        return f.read_text(errors="replace").strip()[:64] if f.is_file() else ""  # not a time: `_is_time` says so
     except OSError:
         return ""
 
