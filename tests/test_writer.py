@@ -46,7 +46,7 @@ def test_one_batch_records_each_learner_with_their_own_verdicts_and_a_refused_no
                cohort.Entry("dan", copy.deepcopy(BLANK), _verdicts(True), timestamp="not a time")]
     out = cohort.record(tmp_path, A, entries, tmp_path / "scratch")
     assert out["ann"] == "" and out["cy"] == "", f"expected ann and cy recorded despite bob's and dan's; saw {out}"
-    # bob's metadata is not the release's: refused before nbgrader (which no longer checks it)
+    # bob's metadata is not the instructor's: refused before nbgrader (which no longer checks it)
     assert "not the instructor's" in out.get("bob", ""), f"expected a reason for bob's notebook (schema version 99); saw {out}"
     # nbgrader itself refuses dan's timestamp: the batch fails, then each learner is recorded alone
     assert "nbgrader could not record dan" in out.get("dan", ""), f"expected nbgrader's refusal of dan; saw {out}"

@@ -626,12 +626,11 @@ class Entry:
 def instructor_metadata(source: Source) -> dict:
     """{grade id: {(cell type, nbgrader metadata as JSON)}}: what `prepare` may copy into a recorded notebook (the
     release's cells, and the solution's where the release lacks a grade id, as when exercises/ is stale)."""
+    released = {_meta(c).get("grade_id") for c in source.release.cells}
     allowed: dict = {}
-    for nb in (source.release, source.notebook):
-        for c in nb.cells:
-            m = _meta(c)
-            if m.get("grade_id") and not (nb is source.notebook and m["grade_id"] in allowed):
-                allowed.setdefault(m["grade_id"], set()).add((c.cell_type, json.dumps(m, sort_keys=True)))
+    for c in [*source.release.cells, *(c for c in source.notebook.cells if _meta(c).get("grade_id") not in released)]:
+        if gid := _meta(c).get("grade_id"):
+            allowed.setdefault(gid, set()).add((c.cell_type, json.dumps(_meta(c), sort_keys=True)))
     return allowed
 
 
