@@ -35,6 +35,16 @@ def test_check_an_unknown_assignment(tmp_path):
     assert res.returncode != 0 and "cannot tell which assignment" in res.stderr
 
 
+def test_grade_a_missing_folder_or_a_wrong_name_says_so_and_leaves_nothing(tmp_path):
+    course_dir = tmp_path / "course-dir"
+    res = course("grade", "01-ml-recap", tmp_path / "no-such-folder", "--seed", 5, "--course-dir", course_dir)
+    assert res.returncode == 2 and "no such file or folder" in res.stderr, res.stderr
+    res = course("grade", "01-ml-recp", tmp_path, "--seed", 5, "--course-dir", course_dir)
+    assert res.returncode == 2 and "unknown assignment '01-ml-recp'" in res.stderr and "01-ml-recap" in res.stderr
+    # nothing half-made for the instructor to clean up: no empty reports/<assignment>/results
+    assert not course_dir.exists() or not any(course_dir.rglob("*")), sorted(course_dir.rglob("*"))
+
+
 def test_check_recognises_a_renamed_copy_and_grades_it(tmp_path):
     copy = tmp_path / "01-ml-recap-Copy1.ipynb"
     shutil.copy(ROOT / "solutions" / "01-ml-recap" / "01-ml-recap.ipynb", copy)

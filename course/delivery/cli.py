@@ -175,7 +175,8 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--public-seed", action="store_true",
                    help="grade with the course's public default seed (a practice run: hidden data are not private)")
     g.add_argument("--workers", type=int, default=None,
-                   help="parallel sandboxes (default: one per core); with --scheduler local, the local Dask workers")
+                   help="parallel sandboxes (default: one more than the cores); with --scheduler local, the local Dask "
+                        "workers (default: one per core)")
     g.add_argument("--scheduler", default=None, metavar="ADDRESS|local",
                    help="grade on Dask distributed: a scheduler's address (tcp://host:8786) or `local` for a local "
                         "cluster; needs requirements/grading.txt (this process stays the one writer of the gradebook)")
@@ -194,7 +195,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("notebooks", nargs="*", help="notebooks to run (default: lessons, solutions, exercises)")
     b.add_argument("--grading", type=int, metavar="N", default=0,
                    help="instead: grade N generated submissions with sequential nbgrader and with course grade, and compare")
-    b.add_argument("--workers", type=int, default=None, help="with --grading: parallel sandboxes (default: one per core)")
+    b.add_argument("--workers", type=int, default=None, help="with --grading: parallel sandboxes (default: one more than the cores)")
     b.add_argument("--scheduler", default=None, metavar="local",
                    help="with --grading: grade on a local Dask cluster of 1, then 2 workers, and compare throughput")
     b.set_defaults(func=_bench)

@@ -1257,12 +1257,12 @@ def batch(assignment: str, source_path, *, roster=None, seed: int | None = None,
     checks.grading_seed()  # fails early on a malformed seed
     source = Source.load(assignment)
     results_dir = course_dir / "reports" / assignment / "results"
-    results_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="course-unpack-") as unpack:
         # absolute paths: the writer's nbgrader calls change the working folder while the submissions are read
         found = submissions.discover(assignment, Path(source_path).resolve(), roster, Path(unpack).resolve())
         fp = seed_fingerprint()
         refuse_other_seed(results_dir, fp)
+        results_dir.mkdir(parents=True, exist_ok=True)  # only now: a wrong path or seed leaves no empty folders
         notebooks = {}
         for sub in found.submissions:
             try:
