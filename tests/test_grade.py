@@ -15,7 +15,7 @@ import nbformat
 import pytest
 from conftest import ROOT, require
 
-from course.grader import cohort
+from course.grader import cohort, release
 from course.grader.sandbox import Limits, Sandbox
 
 A = "01-ml-recap"
@@ -30,13 +30,7 @@ def _gid(cell):
 
 def from_solution():
     """What an honest, correct learner submits: the release with the solution's answers typed in."""
-    nb = copy.deepcopy(BLANK)
-    answers = {_gid(c): c.source for c in SOLUTION.cells if c.metadata.get("nbgrader", {}).get("solution")}
-    for c in nb.cells:
-        if _gid(c) in answers:
-            lines = answers[_gid(c)].splitlines()
-            c.source = "\n".join(l for l in lines if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    return nb
+    return release.answered(BLANK, release.typed_answers(SOLUTION))
 
 
 def with_answer(nb, gid, source):

@@ -140,23 +140,14 @@ def _auto_points(notebook: Path) -> int:
 
 def _answer(blank: dict, solution: Path) -> dict:
     """The blank notebook with every answer cell filled in from the solution (as a learner would)."""
-    source = json.loads(solution.read_text())
-    answers = {}
-    for cell in source["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution"):
-            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            lines = [l for l in text.splitlines() if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
-            answers[meta["grade_id"]] = "\n".join(lines)
-    filled = json.loads(json.dumps(blank))
-    n = 0
-    for cell in filled["cells"]:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        if meta.get("solution") and meta.get("grade_id") in answers:
-            cell["source"] = answers[meta["grade_id"]]
-            n += 1
-    assert n == len(answers) and n > 0, f"filled {n} of {len(answers)} answer cells"
-    return filled
+    import nbformat
+
+    from course.grader import release
+
+    answers = release.typed_answers(nbformat.read(solution, as_version=4))
+    assert answers, f"{solution} has no answer cells"
+    # every answer has its cell in the learner's copy, or answered() raises
+    return json.loads(json.dumps(release.answered(nbformat.from_dict(blank), answers)))
 
 
 def _hub_prerequisites() -> Path:

@@ -21,7 +21,7 @@ import nbformat
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from conftest import ROOT  # noqa: E402
 
-from course.grader import integrity  # noqa: E402
+from course.grader import integrity, release  # noqa: E402
 from course.grader.cohort import Source  # noqa: E402
 
 A = "01-ml-recap"
@@ -34,12 +34,11 @@ def solution_answers() -> dict:
     for nb_path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
         if nb_path.stem != nb_path.parent.name:
             continue
-        for c in nbformat.read(nb_path, as_version=4).cells:
-            m = c.metadata.get("nbgrader", {})
-            if m.get("solution") and c.cell_type == "code":
-                code = "\n".join(l for l in c.source.splitlines() if "### " not in l)
-                if integrity.tokens(code) is not None:
-                    out[(nb_path.stem, m["grade_id"])] = code
+        solution = nbformat.read(nb_path, as_version=4)
+        code_cells = {c.metadata.get("nbgrader", {}).get("grade_id") for c in solution.cells if c.cell_type == "code"}
+        for gid, code in release.typed_answers(solution).items():
+            if gid in code_cells and integrity.tokens(code) is not None:
+                out[(nb_path.stem, gid)] = code
     return out
 
 

@@ -51,3 +51,22 @@ def test_solutions_hold_under_other_grading_seeds(seed):
     for assignment in assignment_ids():
         result = selfcheck.check(ROOT / "solutions" / assignment / f"{assignment}.ipynb", seed=seed)
         assert result.score == result.max_score, result.report()
+
+
+@pytest.mark.parametrize("assignment", assignment_ids())
+def test_answered_types_every_solution_answer_into_the_release_without_markers(assignment):
+    import nbformat
+
+    solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
+    blank = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    answers = release.typed_answers(solution)
+    assert answers and not any("### BEGIN SOLUTION" in a or "### END SOLUTION" in a for a in answers.values())
+    before = nbformat.writes(blank)
+    typed = release.answered(blank, answers)
+    gid = lambda c: c.metadata.get("nbgrader", {}).get("grade_id")  # noqa: E731
+    assert {gid(c): c.source for c in typed.cells if gid(c) in answers} == answers
+    assert [gid(c) for c in typed.cells] == [gid(c) for c in blank.cells], "cells neither added nor lost"
+    assert all(c.source == b.source for c, b in zip(typed.cells, blank.cells) if gid(c) not in answers)
+    assert nbformat.writes(blank) == before, "the release itself is left as it was (a copy is typed into)"
+    with pytest.raises(KeyError, match="no answer cell with grade id nope"):
+        release.answered(blank, {"nope": "x = 1"})

@@ -70,30 +70,25 @@ def table(rows) -> str:
 
 
 # --------------------------------------------------------------------------- grading throughput
+def _cell(nb, grade_id: str):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
 def _cohort(assignment: str, n: int, folder: Path) -> dict:
     """n submissions, a realistic mix: ~40% correct, ~30% partly correct, the rest blank, one that hangs."""
-    import copy
-
     import nbformat
+
+    from course.grader import release
 
     solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
     blank = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
-    answers = {}
-    for c in solution.cells:
-        meta = c.metadata.get("nbgrader", {})
-        if meta.get("solution") and c.cell_type == "code":
-            lines = [l for l in c.source.splitlines() if l.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
-            answers[meta["grade_id"]] = "\n".join(lines)
-    ids = list(answers)
+    answers = release.typed_answers(solution)
+    ids = [gid for gid in answers if _cell(solution, gid).cell_type == "code"]  # the markdown answers stay blank
     kinds = {}
     for i in range(n):
-        nb = copy.deepcopy(blank)
         kind = "timeout" if i == n - 1 else ("correct" if i % 10 < 4 else "partial" if i % 10 < 7 else "blank")
         chosen = ids if kind in ("correct", "timeout") else ids[: len(ids) // 2] if kind == "partial" else []
-        for c in nb.cells:
-            gid = c.metadata.get("nbgrader", {}).get("grade_id")
-            if gid in chosen:
-                c.source = answers[gid]
+        nb = release.answered(blank, {gid: answers[gid] for gid in chosen})
         if kind == "timeout":
             nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
         student = f"learner{i:03d}"

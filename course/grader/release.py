@@ -96,3 +96,31 @@ def build_release(dest: Path, names: list | None = None, seed: int | None = None
 def release(names: list | None = None) -> list:
     """Regenerate exercises/ from solutions/ (all assignments by default)."""
     return build_release(EXERCISES, names)
+
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def typed_answers(solution) -> dict:
+    """{grade id: source} of a solution notebook's answer cells as a learner would type them (no solution markers)."""
+    out = {}
+    for cell in solution.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            out[meta["grade_id"]] = "\n".join(l for l in cell.source.splitlines() if l.strip() not in SOLUTION_MARKERS)
+    return out
+
+
+def answered(blank, answers: dict):
+    """A copy of the released notebook `blank` with `answers` {grade id: source} typed into its answer cells: with
+    `typed_answers(solution)`, what an honest learner submits (the benchmark's and the tests' submissions)."""
+    import copy
+
+    nb = copy.deepcopy(blank)
+    cells = {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    unknown = sorted(set(answers) - set(cells))
+    if unknown:
+        raise KeyError(f"no answer cell with grade id {', '.join(unknown)} in the release; its answer cells: {sorted(cells)}")
+    for gid, source in answers.items():
+        cells[gid].source = source
+    return nb

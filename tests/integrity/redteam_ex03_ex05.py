@@ -1,7 +1,6 @@
 """Shared by the red-team tests of exercises 03 and 05: a check's verdict at any data seed, and a `course grade` batch."""
 from __future__ import annotations
 
-import copy
 import shutil
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import nbformat
 
 from course.checks import CheckFailed, get
 from course.checks.feedback import Checker
+from course.grader import release
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -36,24 +36,11 @@ def sweep(task_id: str, answers: dict, seeds) -> dict:
     return wrong
 
 
-def _gid(cell):
-    return cell.metadata.get("nbgrader", {}).get("grade_id")
-
-
 def submission(assignment: str, answers: dict):
     """The released notebook with the solution's answers typed in, some replaced by `answers` (grade id -> source)."""
     solution = nbformat.read(ROOT / "solutions" / assignment / f"{assignment}.ipynb", as_version=4)
-    nb = copy.deepcopy(nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4))
-    typed = {}
-    for c in solution.cells:
-        if c.metadata.get("nbgrader", {}).get("solution"):
-            lines = c.source.splitlines()
-            typed[_gid(c)] = "\n".join(x for x in lines if x.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    typed.update(answers)
-    for c in nb.cells:
-        if _gid(c) in typed:
-            c.source = typed[_gid(c)]
-    return nb
+    blank = nbformat.read(ROOT / "exercises" / assignment / f"{assignment}.ipynb", as_version=4)
+    return release.answered(blank, {**release.typed_answers(solution), **answers})
 
 
 def grade_batch(assignment: str, learners: dict, tmp_path: Path, seed: int) -> dict:
