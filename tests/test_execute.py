@@ -16,10 +16,10 @@ def _stderr_or_errors(nb):
     return bad
 
 
-# A cell's timeout well above any cell's run time (the longest takes under a minute): twice in this project's runs a
-# lesson sat for 570-590 s with its kernel and nbclient both idle, then finished; the cause is not found (see the
-# README, Tests). A stall then costs time, not a false failure; a real hang still fails.
-CELL_TIMEOUT = 1200
+# The default cell timeout of `course bench`, far above any cell's run time (the longest takes under a minute). Before
+# bench.execute waited for a cell's reply in steps (bench.in_steps), a lesson with a widget sat idle until this timeout
+# now and then (jupyter/nbclient#312) and the tests had doubled it; see test_the_wait_for_a_reply_is_made_of_short_waits.
+CELL_TIMEOUT = 600
 
 
 @pytest.mark.parametrize("path", lesson_paths() + solution_paths(), ids=lambda p: p.name)
@@ -27,3 +27,34 @@ def test_notebook_executes_offline_without_stderr(path):
     nb, seconds = bench.execute(path, timeout=CELL_TIMEOUT)
     assert not _stderr_or_errors(nb), f"{path.name}: errors or stderr output {_stderr_or_errors(nb)}"
     print(f"{path.name}: {seconds:.1f} s")
+
+
+def test_the_wait_for_a_reply_is_made_of_short_waits():
+    """A reply that pyzmq's poll did not announce is seen at the next step, not at the cell's timeout."""
+    import asyncio
+    import time
+    from queue import Empty
+
+    asked = []
+
+    async def get_msg(timeout=None):  # the reply is there from the start, but only a wait that ends sees it
+        asked.append(timeout)
+        if len(asked) < 3:
+            await asyncio.sleep(timeout)
+            raise Empty
+        return {"msg_type": "execute_reply"}
+
+    start = time.monotonic()
+    msg = asyncio.run(bench.in_steps(get_msg, step=0.05)(timeout=600))
+    assert msg == {"msg_type": "execute_reply"} and len(asked) == 3, asked
+    assert all(t is not None and t <= 0.05 for t in asked), f"each wait at most one step, saw {asked}"
+    assert time.monotonic() - start < 5, "the reply was taken at the third step, not after the 600 s timeout"
+
+    async def never(timeout=None):
+        await asyncio.sleep(timeout)
+        raise Empty
+
+    start = time.monotonic()
+    with pytest.raises(Empty):  # no reply: the cell's own timeout still ends the wait
+        asyncio.run(bench.in_steps(never, step=0.05)(timeout=0.2))
+    assert 0.2 <= time.monotonic() - start < 2

@@ -18,20 +18,61 @@ def notebooks(groups=("lessons", "solutions", "exercises")) -> list:
     return found
 
 
+# How long one wait for a cell's reply may last before the socket is looked at again (see `_client`)
+REPLY_POLL_S = 1.0
+
+
+def _client(nb, **kwargs):
+    """nbclient's NotebookClient whose wait for a cell's execute_reply looks at the socket every REPLY_POLL_S.
+
+    With pyzmq's asyncio poll, the reply to a cell that shows ipywidgets can arrive without waking the wait
+    (jupyter/nbclient#312, open): the client then sits idle until the cell's whole timeout (600 s here) and only
+    sees the reply in its last look at the socket. Lesson 03's slider cell did so in 3 of 6 runs on this machine,
+    and made the site build take 10 minutes. Several short waits end within REPLY_POLL_S of the reply; the cell's
+    own timeout is unchanged.
+    """
+    from nbclient import NotebookClient
+
+    class Client(NotebookClient):
+        async def async_start_new_kernel_client(self):
+            kc = await super().async_start_new_kernel_client()
+            kc.shell_channel.get_msg = in_steps(kc.shell_channel.get_msg)
+            return kc
+
+    return Client(nb, **kwargs)
+
+
+def in_steps(get_msg, step: float | None = None):
+    """`get_msg(timeout)` as waits of at most `step` seconds each, until a message comes or `timeout` has passed."""
+    from queue import Empty
+
+    async def get_msg_in_steps(timeout=None):
+        each = step or REPLY_POLL_S
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = each if deadline is None else max(0.0, deadline - time.monotonic())
+            try:
+                return await get_msg(timeout=min(each, left))
+            except Empty:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+
+    return get_msg_in_steps
+
+
 def execute(path: Path, timeout: int = 600, allow_errors: bool = False, setup: str | None = None):
     """Run a notebook top to bottom in a fresh kernel, in its own folder; return (notebook, seconds).
 
     `setup`: code run first, as an extra cell that the returned notebook leaves out (the site's figures).
     """
     import nbformat
-    from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
     if setup:
         nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     os.environ.setdefault("COURSE_NO_SELF_CHECK", "1")  # an exercise's last cell would grade itself again
     start = time.perf_counter()
-    NotebookClient(
+    _client(
         nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}}, extra_arguments=["--IPKernelApp.log_level=ERROR"],
     ).execute()

@@ -176,6 +176,7 @@ def _execute_one(path: str) -> tuple:
 
 def executed_notebooks(paths: list, jobs: int = 2, use_cache: bool = True, log=print) -> dict:
     """{path: executed notebook}, each run once in a fresh kernel (cached by content in .course/)."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     import nbformat
@@ -190,7 +191,9 @@ def executed_notebooks(paths: list, jobs: int = 2, use_cache: bool = True, log=p
     if todo:
         CACHE.mkdir(parents=True, exist_ok=True)
         workers = max(1, min(jobs, len(todo)))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawned, not forked: the caller may run threads (a test run, a server), and a forked child gets their
+        # locks in whatever state they were (Python 3.12 warns about forking such a process)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             for p, (text, secs) in zip(todo, pool.map(_execute_one, [str(p) for p in todo])):
                 log(f"executed {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} in {secs:.1f} s")
                 nb = nbformat.reads(text, as_version=4)
