@@ -2,5 +2,5 @@ import sys
 
 from course.delivery.cli import main
 
-if __name__ == "__main__":  # not when a spawned worker process imports this module
+if __name__ == "__main__":  # only when run, never on import
     sys.exit(main())

@@ -58,3 +58,20 @@ def test_the_wait_for_a_reply_is_made_of_short_waits():
     with pytest.raises(Empty):  # no reply: the cell's own timeout still ends the wait
         asyncio.run(bench.in_steps(never, step=0.05)(timeout=0.2))
     assert 0.2 <= time.monotonic() - start < 2
+
+
+def test_notebook_execution_uses_the_stepped_wait():
+    """bench.execute's client really waits in steps (an nbclient upgrade that renamed the hook would undo it)."""
+    import asyncio
+
+    import nbformat
+
+    async def stepped_in_execute():  # the path execute() takes
+        client = bench._client(nbformat.v4.new_notebook(), kernel_name="python3")
+        async with client.async_setup_kernel():
+            return client.kc.shell_channel.get_msg.__name__
+
+    assert asyncio.run(stepped_in_execute()) == "get_msg_in_steps"
+    client = bench._client(nbformat.v4.new_notebook(), kernel_name="python3")
+    with client.setup_kernel():  # and the blocking one
+        assert client.kc.shell_channel.get_msg.__name__ == "get_msg_in_steps"

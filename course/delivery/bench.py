@@ -29,8 +29,10 @@ def _client(nb, **kwargs):
     (jupyter/nbclient#312, open): the client then sits idle until the cell's whole timeout (600 s here) and only
     sees the reply in its last look at the socket. Lesson 03's slider cell did so in 3 of 6 runs on this machine,
     and made the site build take 10 minutes. Several short waits end within REPLY_POLL_S of the reply; the cell's
-    own timeout is unchanged.
+    own timeout is unchanged. Only the shell channel is waited on this way: outputs (iopub) are read as they come
+    while the cell runs, and a missed wake-up there would end in nbclient's 4-s iopub timeout, not a stall.
     """
+    from jupyter_core.utils import run_sync
     from nbclient import NotebookClient
 
     class Client(NotebookClient):
@@ -38,6 +40,8 @@ def _client(nb, **kwargs):
             kc = await super().async_start_new_kernel_client()
             kc.shell_channel.get_msg = in_steps(kc.shell_channel.get_msg)
             return kc
+
+        start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient binds its own for setup_kernel()
 
     return Client(nb, **kwargs)
 

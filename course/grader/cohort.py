@@ -1262,7 +1262,7 @@ def batch(assignment: str, source_path, *, roster=None, seed: int | None = None,
         found = submissions.discover(assignment, Path(source_path).resolve(), roster, Path(unpack).resolve())
         fp = seed_fingerprint()
         refuse_other_seed(results_dir, fp)
-        results_dir.mkdir(parents=True, exist_ok=True)  # only now: a wrong path or seed leaves no empty folders
+        results_dir.mkdir(parents=True, exist_ok=True)  # only now: a missing submissions folder leaves no empty one
         notebooks = {}
         for sub in found.submissions:
             try:
