@@ -101,20 +101,36 @@ def test_the_writer_leaves_the_cores_to_the_sandboxes_and_catches_up_when_one_is
     assert calls == ["register"], (
         f"expected the assignment registered at once, and nothing recorded while every core runs a submission "
         f"and 3 wait; saw {calls}")
-    for i in range(3, cohort.Writer.BATCH):
+    for i in range(3, cohort.Writer.BACKLOG - 1):
         writer.put(_graded(f"l{i}"))
+    time.sleep(1.0)
+    assert calls == ["register"], (
+        f"expected nothing recorded while every core runs a submission and fewer than {cohort.Writer.BACKLOG} "
+        f"wait ({cohort.Writer.BACKLOG - 1} do); saw {calls}")
+    writer.put(_graded(f"l{cohort.Writer.BACKLOG - 1}"))
     assert _until(lambda: cohort.Writer.BATCH in calls), (
-        f"expected a full batch ({cohort.Writer.BATCH}) recorded even while the cores are busy; saw {calls}")
+        f"expected a batch of {cohort.Writer.BATCH} recorded even while the cores are busy, once "
+        f"{cohort.Writer.BACKLOG} wait; saw {calls}")
+    time.sleep(1.0)
+    assert calls == ["register", cohort.Writer.BATCH], (
+        f"expected one batch only: the backlog is below {cohort.Writer.BACKLOG} again, so the rest waits for a free "
+        f"core; saw {calls}")
     writer.put(_graded("late"))
     writer.put(_result("broken"))  # a submission whose grading failed: saved as it is
-    time.sleep(1.0)
-    assert calls == ["register", cohort.Writer.BATCH], f"expected the last two to wait for a free core; saw {calls}"
+    time.sleep(0.5)
+    assert len(calls) == 2, f"expected the last two to wait for a free core as well; saw {calls}"
     busy.clear()
-    assert _until(lambda: len(calls) >= 3), f"expected the writer to catch up once a core is free; saw {calls}"
+    left = cohort.Writer.BACKLOG - cohort.Writer.BATCH + 1  # judged and unrecorded: 48 learners and 'late'
+    assert _until(lambda: "pages" in calls), f"expected the writer to catch up once a core is free; saw {calls}"
     graded = writer.close()
-    assert sorted(r.student for r in graded) == sorted([f"l{i}" for i in range(cohort.Writer.BATCH)] + ["late", "broken"])
-    assert calls[2] == 1 and "pages" in calls, f"expected 'late' recorded alone, then feedback pages; saw {calls}"
-    assert len(list((tmp_path / "results").glob("*.json"))) == cohort.Writer.BATCH + 2
+    everyone = [f"l{i}" for i in range(cohort.Writer.BACKLOG)] + ["late", "broken"]
+    assert sorted(r.student for r in graded) == sorted(everyone)
+    recorded = [c for c in calls if isinstance(c, int)]
+    assert recorded[0] == cohort.Writer.BATCH and sum(recorded[1:]) == left and max(recorded) <= cohort.Writer.BATCH, (
+        f"expected batches of at most {cohort.Writer.BATCH}, {left} learners after the first; saw {calls}")
+    last_record = max(i for i, c in enumerate(calls) if isinstance(c, int))
+    assert calls.index("pages") > last_record, f"expected feedback pages after the last record; saw {calls}"
+    assert len(list((tmp_path / "results").glob("*.json"))) == len(everyone)
 
 
 def test_a_writer_that_cannot_register_stops_the_run_with_the_reason(tmp_path, monkeypatch):

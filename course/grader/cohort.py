@@ -1013,18 +1013,21 @@ class Writer:
     Judged submissions are queued (`put`) and recorded in batches, one nbgrader run for up to `BATCH` learners.
     The writer works when a core is free (`busy()` is false: fewer sandboxes running than cores, for instance
     while a submission sits in a cell until its time limit, or once the last ones are running), and otherwise
-    only when `BATCH` submissions wait: the sandboxes come first, and the bookkeeping fills the time they
-    leave. Each result file is written once its submission is in the gradebook, so a run stopped part way
-    grades the unrecorded rest next time. With `pages`, the writer also writes feedback pages when a core is
-    free and there is nothing to record; `finish` writes the rest.
+    only when `BACKLOG` submissions wait: the sandboxes come first, and the bookkeeping fills the time they
+    leave (a run's tail always leaves some: its last submissions run on fewer sandboxes than cores). Each
+    result file is written once its submission is in the gradebook, so a run stopped part way grades the
+    unrecorded rest next time (up to `BACKLOG` judged learners, if it is killed while the cores are busy).
+    With `pages`, the writer also writes feedback pages when a core is free and there is nothing to record;
+    `finish` writes the rest.
 
-    Its first job is to register the assignment in the gradebook (about 3 s of nbgrader), at once: a gradebook
+    Its first job is to register the assignment in the gradebook (about 0.3 s of nbgrader), at once: a gradebook
     nbgrader cannot use stops the run before much is judged (`put` raises the reason). Every nbgrader call
     of a run is made from this one thread: nbgrader changes the working folder of the whole process while it
     converts, so two of its calls at once break each other (the grading threads use absolute paths only).
     """
 
-    BATCH = 16  # learners per nbgrader run; also the backlog at which the writer works even when the cores are busy
+    BATCH = 16  # learners per nbgrader run
+    BACKLOG = 64  # judged and unrecorded: at this many the writer records a batch even while the cores are busy
 
     def __init__(self, b: Batch, busy=None, pages: bool = False):
         self.b = b
@@ -1082,7 +1085,7 @@ class Writer:
                 pending += [i for i in items if i is not None]
                 while True:
                     free = closing or not self._busy()
-                    if not pending or not (free or len(pending) >= self.BATCH):
+                    if not pending or not (free or len(pending) >= self.BACKLOG):
                         break
                     now, pending = pending[: self.BATCH], pending[self.BATCH:]
                     ready = [i for i in now if isinstance(i, Result)]
