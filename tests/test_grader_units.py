@@ -5,6 +5,7 @@ import copy
 import json
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import nbformat
@@ -285,3 +286,29 @@ def test_gradebooks_in_one_engine_block_share_its_engine_and_nothing_else(tmp_pa
     with api.Gradebook(url) as after:
         assert after.find_student("ann").id == "ann", "what the block wrote is in the database"
 
+
+
+def test_a_gradebook_created_in_one_engine_block_has_nbgraders_schema_version_without_a_child_process(tmp_path, monkeypatch):
+    """nbgrader runs `alembic heads` in a child Python (about 2 CPU-s) to stamp each new gradebook; the block
+    stamps it with `alembic_head`, read in this process: it must be the version nbgrader's own way finds."""
+    import os
+    import sqlite3
+
+    from nbgrader import api
+
+    from course.grader.course_dir import alembic_head, one_engine
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    nbgraders = api.get_alembic_version()  # the child process: `alembic heads`
+    assert alembic_head() == nbgraders, f"expected nbgrader's schema head {nbgraders!r}; read {alembic_head()!r}"
+
+    def no_child(*a, **k):
+        raise AssertionError(f"a child process started inside the block: {a[:1]}")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", no_child)
+    with one_engine(), api.Gradebook(f"sqlite:///{tmp_path}/gradebook.db") as gb:
+        gb.add_student("ann")
+    assert api.get_alembic_version is not alembic_head, "nbgrader's own get_alembic_version must be back after the block"
+    with sqlite3.connect(tmp_path / "gradebook.db") as db:
+        stamped = db.execute("SELECT version_num FROM alembic_version").fetchall()
+    assert stamped == [(nbgraders,)], f"expected the new gradebook stamped {nbgraders!r}, as nbgrader stamps it; saw {stamped}"

@@ -8,6 +8,7 @@ course directory made by `scratch_course`, so the repository never gets a gradeb
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import shutil
@@ -85,6 +86,33 @@ def quiet_env():
 _ENGINES_LOCK = threading.RLock()
 
 
+@functools.cache
+def alembic_head() -> str:
+    """The newest revision of nbgrader's gradebook schema, read from its migration scripts in this process.
+
+    nbgrader stamps a new gradebook with it, and finds it by running `alembic heads` in a child process: a
+    second Python that imports alembic and the migrations, about 2 CPU-s, every time a gradebook is created
+    (once per grading run on a new course directory, while the kernel servers start). The head is the one
+    revision no other revises; a test checks this equals what `alembic heads` prints.
+    """
+    import ast
+
+    import nbgrader
+
+    revisions, revised = set(), set()
+    for script in (Path(nbgrader.__file__).parent / "alembic" / "versions").glob("*.py"):
+        for node in ast.parse(script.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                    and node.targets[0].id in ("revision", "down_revision"):
+                value = ast.literal_eval(node.value)  # a string, None, or a merge's tuple of strings
+                values = set(value) if isinstance(value, tuple) else {value} - {None}
+                (revisions if node.targets[0].id == "revision" else revised).update(values)
+    heads = revisions - revised
+    if len(heads) != 1:
+        raise GradingError(f"nbgrader's gradebook migrations have {len(heads)} heads ({sorted(heads)}), not one")
+    return heads.pop()
+
+
 @contextlib.contextmanager
 def one_engine():
     """nbgrader's gradebooks opened in this block share one database engine per URL.
@@ -96,6 +124,7 @@ def one_engine():
     schema check. The database file cannot change under the block: the writer makes every nbgrader call of a
     run. Same database, same rows, same transactions (each gradebook still has its own session and commits
     as nbgrader does). The attributes set here are those nbgrader 0.9.6's own `__init__` sets (a test checks).
+    A gradebook created in the block is stamped with `alembic_head`, not with nbgrader's child `alembic heads`.
     """
     from nbgrader import api
     from sqlalchemy.orm import scoped_session, sessionmaker
@@ -122,10 +151,12 @@ def one_engine():
 
         init.shared_engines = engines
         api.Gradebook.__init__ = init
+        own_head, api.get_alembic_version = api.get_alembic_version, alembic_head  # a new gradebook: no child Python
         try:
             yield
         finally:
             api.Gradebook.__init__ = original
+            api.get_alembic_version = own_head
             for engine in engines.values():
                 engine.dispose()
 
