@@ -265,7 +265,7 @@ def test_gradebooks_in_one_engine_block_share_its_engine_and_nothing_else(tmp_pa
 
     from course.grader.course_dir import one_engine
 
-    original = api.Gradebook.__init__
+    original, own_head = api.Gradebook.__init__, api.get_alembic_version
     url = f"sqlite:///{tmp_path}/gradebook.db"
     with api.Gradebook(url) as plain:
         expected = set(vars(plain))
@@ -283,9 +283,9 @@ def test_gradebooks_in_one_engine_block_share_its_engine_and_nothing_else(tmp_pa
             second.add_student("ann")
         raise RuntimeError("an error inside the block")
     assert api.Gradebook.__init__ is original, "nbgrader's own __init__ must be back after the block, even after an error"
+    assert api.get_alembic_version is own_head, "nbgrader's own get_alembic_version must be back, even after an error"
     with api.Gradebook(url) as after:
         assert after.find_student("ann").id == "ann", "what the block wrote is in the database"
-
 
 
 def test_a_gradebook_created_in_one_engine_block_has_nbgraders_schema_version_without_a_child_process(tmp_path, monkeypatch):
@@ -299,16 +299,18 @@ def test_a_gradebook_created_in_one_engine_block_has_nbgraders_schema_version_wi
     from course.grader.course_dir import alembic_head, one_engine
 
     monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
-    nbgraders = api.get_alembic_version()  # the child process: `alembic heads`
+    own_head = api.get_alembic_version
+    assert own_head.__module__ == "nbgrader.api", f"expected nbgrader's own get_alembic_version; saw {own_head}"
+    nbgraders = own_head()  # the child process: `alembic heads`
     assert alembic_head() == nbgraders, f"expected nbgrader's schema head {nbgraders!r}; read {alembic_head()!r}"
 
-    def no_child(*a, **k):
-        raise AssertionError(f"a child process started inside the block: {a[:1]}")
+    def no_child(self, args, *a, **k):
+        raise AssertionError(f"a child process started inside the block: {args}")
 
     monkeypatch.setattr(subprocess.Popen, "__init__", no_child)
     with one_engine(), api.Gradebook(f"sqlite:///{tmp_path}/gradebook.db") as gb:
         gb.add_student("ann")
-    assert api.get_alembic_version is not alembic_head, "nbgrader's own get_alembic_version must be back after the block"
+    assert api.get_alembic_version is own_head, "nbgrader's own get_alembic_version must be back after the block"
     with sqlite3.connect(tmp_path / "gradebook.db") as db:
         stamped = db.execute("SELECT version_num FROM alembic_version").fetchall()
     assert stamped == [(nbgraders,)], f"expected the new gradebook stamped {nbgraders!r}, as nbgrader stamps it; saw {stamped}"

@@ -1016,11 +1016,11 @@ class Writer:
     only when `BACKLOG` submissions wait: the sandboxes come first, and the bookkeeping fills the time they
     leave (a run's tail always leaves some: its last submissions run on fewer sandboxes than cores). Each
     result file is written once its submission is in the gradebook, so a run stopped part way grades the
-    unrecorded rest next time (up to `BACKLOG` judged learners, if it is killed while the cores are busy).
+    unrecorded rest next time (about `BACKLOG` learners, if it is killed while the cores are busy).
     With `pages`, the writer also writes feedback pages when a core is free and there is nothing to record;
     `finish` writes the rest.
 
-    Its first job is to register the assignment in the gradebook (about 0.3 s of nbgrader), at once: a gradebook
+    Its first job is to register the assignment in the gradebook (under 1 s of nbgrader), at once: a gradebook
     nbgrader cannot use stops the run before much is judged (`put` raises the reason). Every nbgrader call
     of a run is made from this one thread: nbgrader changes the working folder of the whole process while it
     converts, so two of its calls at once break each other (the grading threads use absolute paths only).

@@ -102,11 +102,12 @@ def alembic_head() -> str:
     revisions, revised = set(), set()
     for script in (Path(nbgrader.__file__).parent / "alembic" / "versions").glob("*.py"):
         for node in ast.parse(script.read_text(encoding="utf-8")).body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                    and node.targets[0].id in ("revision", "down_revision"):
-                value = ast.literal_eval(node.value)  # a string, None, or a merge's tuple of strings
-                values = set(value) if isinstance(value, tuple) else {value} - {None}
-                (revisions if node.targets[0].id == "revision" else revised).update(values)
+            target = node.targets[0] if isinstance(node, ast.Assign) and len(node.targets) == 1 else \
+                node.target if isinstance(node, ast.AnnAssign) and node.value is not None else None  # `revision: str = ...`
+            if isinstance(target, ast.Name) and target.id in ("revision", "down_revision"):
+                value = ast.literal_eval(node.value)  # a string, None, or a merge's tuple or list of strings
+                values = set(value) if isinstance(value, (tuple, list)) else {value} - {None}
+                (revisions if target.id == "revision" else revised).update(values)
     heads = revisions - revised
     if len(heads) != 1:
         raise GradingError(f"nbgrader's gradebook migrations have {len(heads)} heads ({sorted(heads)}), not one")
